@@ -1,0 +1,120 @@
+"""Run configuration: typed, documented, loadable from ``cambrian.toml``.
+
+Precedence, lowest first: defaults → the task directory's settings → explicit
+overrides (CLI flags or Python keyword arguments). Field names are the same in all
+three places (``budget.max_samples`` ⇔ ``--max-samples`` ⇔ ``[budget] max_samples``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ._exceptions import ConfigError
+from .archive import ArchiveConfig
+from .evaluate import EvaluatorConfig
+from .sandbox import Limits
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Budget(_Strict):
+    """When the run stops. Any limit reached stops it; ``None`` means no limit."""
+
+    max_samples: int | None = Field(100, ge=0)
+    """Proposals to make (the seed is not counted)."""
+    max_wall_time_s: float | None = Field(None, gt=0)
+    """Wall-clock seconds, summed over every session of the run (resumes included)."""
+    target_score: float | None = None
+    """Stop as soon as a correct program reaches this ``combined_score``."""
+    max_cost: float | None = Field(None, ge=0)
+    """Dollars spent on model calls."""
+
+
+class Concurrency(_Strict):
+    """How much work is in flight at once."""
+
+    proposals: int = Field(2, ge=1)
+    """Concurrent proposals (model calls)."""
+    evaluations: int = Field(2, ge=1)
+    """Concurrent evaluations (sandboxed processes)."""
+
+
+class ProposeConfig(_Strict):
+    """How candidates are proposed."""
+
+    operators: dict[str, float] | None = None
+    """Operator name → weight. Default: ``numeric_mutation`` without a model;
+    ``diff`` 0.6, ``rewrite`` 0.3, ``fix`` 0.1 with one."""
+    temperature: float | None = None
+    """Sampling temperature passed to the model."""
+    max_tokens: int | None = None
+    """Completion token cap passed to the model."""
+    reflections: int = Field(1, ge=0)
+    """Times a reply whose edit does not apply is sent back with the error."""
+    duplicate_retries: int = Field(3, ge=0)
+    """Times a proposal identical to an existing program is resampled."""
+    mutation_max_literals: int = Field(3, ge=1)
+    """numeric_mutation: most literals changed at once."""
+    mutation_scale: tuple[float, float] = (0.001, 0.3)
+    """numeric_mutation: relative step sizes are drawn log-uniformly from this range."""
+
+
+class RunConfig(_Strict):
+    """Everything that shapes one run."""
+
+    seed: int = 0
+    """Random seed: selection and local operators are deterministic given it."""
+    model: str | None = None
+    """Model to propose with; ``None`` uses the built-in numeric mutation operator."""
+    budget: Budget = Field(default_factory=Budget)
+    concurrency: Concurrency = Field(default_factory=Concurrency)
+    archive: ArchiveConfig = Field(default_factory=ArchiveConfig)
+    evaluator: EvaluatorConfig = Field(default_factory=EvaluatorConfig)
+    propose: ProposeConfig = Field(default_factory=ProposeConfig)
+    max_attempts: int = Field(3, ge=1)
+    """An evaluation interrupted by orchestrator deaths this many times is marked poison."""
+
+
+def merge_settings(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_settings(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _normalise(data: dict[str, Any]) -> dict[str, Any]:
+    # Let task files write `[evaluator] timeout_s = 10` instead of `[evaluator.limits]`.
+    ev = data.get("evaluator")
+    if isinstance(ev, dict):
+        limits = {k: ev[k] for k in list(ev) if k in Limits.model_fields}
+        if limits:
+            ev = {k: v for k, v in ev.items() if k not in limits}
+            ev["limits"] = {**ev.get("limits", {}), **limits}
+            data = {**data, "evaluator": ev}
+    return data
+
+
+def build_config(*layers: dict[str, Any]) -> RunConfig:
+    """Merge nested dicts (later wins) into a validated :class:`RunConfig`.
+
+    Raises:
+        ConfigError: A value is invalid; the message names the field.
+    """
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        merged = merge_settings(merged, _normalise(layer))
+    try:
+        return RunConfig.model_validate(merged)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']} (got {err.get('input')!r})"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid run configuration: {problems}") from None

@@ -1,0 +1,214 @@
+"""``cambrian`` — the command line.
+
+Flags share their names with RunConfig fields: ``--max-samples`` is
+``budget.max_samples`` is ``[budget] max_samples`` in ``cambrian.toml``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from .. import __version__
+from .._api import default_run_dir, evolve, resume
+from .._exceptions import CambrianError
+from ..evaluate import describe_isolation
+from ..task import load_task
+from . import _inspect
+from ._display import RunDisplay, print_summary
+
+# flag dest -> RunConfig path
+_FLAGS: dict[str, tuple[str, ...]] = {
+    "max_samples": ("budget", "max_samples"),
+    "max_wall_time": ("budget", "max_wall_time_s"),
+    "target_score": ("budget", "target_score"),
+    "max_cost": ("budget", "max_cost"),
+    "proposals": ("concurrency", "proposals"),
+    "evaluations": ("concurrency", "evaluations"),
+    "seed": ("seed",),
+    "islands": ("archive", "islands"),
+    "selection": ("archive", "selection"),
+    "timeout": ("evaluator", "limits", "timeout_s"),
+}
+
+
+def _budget_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-samples", type=int, help="proposals to make (seed not counted)")
+    p.add_argument("--max-wall-time", type=float, metavar="SECONDS", help="wall-clock budget")
+    p.add_argument("--target-score", type=float, help="stop when a correct program reaches it")
+    p.add_argument("--max-cost", type=float, metavar="DOLLARS", help="model spend budget")
+    p.add_argument("--proposals", type=int, help="concurrent proposals")
+    p.add_argument("--evaluations", type=int, help="concurrent evaluations")
+    p.add_argument("--timeout", type=float, metavar="SECONDS", help="per-evaluation time limit")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cambrian", description="Evolve programs: propose, verify in a sandbox, keep the best."
+    )
+    parser.add_argument("--version", action="version", version=f"cambrian {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="start an evolution on a task directory")
+    run.add_argument("task_dir", type=Path)
+    run.add_argument("--run-dir", type=Path, help="where the run database goes")
+    run.add_argument(
+        "--model",
+        default=os.environ.get("CAMBRIAN_MODEL"),
+        help="model spec (python:module:attr, scripted:replies.json); default: the built-in"
+        " numeric_mutation operator (no LLM). Env: CAMBRIAN_MODEL",
+    )
+    run.add_argument("--seed", type=int, help="random seed")
+    run.add_argument("--islands", type=int, help="number of islands")
+    run.add_argument("--selection", help="parent selection strategy")
+    _budget_flags(run)
+
+    res = sub.add_parser("resume", help="continue a stopped or killed run")
+    res.add_argument("run_dir", type=Path)
+    _budget_flags(res)
+
+    st = sub.add_parser("status", help="progress, best score and failure kinds of a run")
+    st.add_argument("run_dir", type=Path)
+    st.add_argument("--json", action="store_true", help="machine-readable output")
+
+    best = sub.add_parser("best", help="print or write the best program")
+    best.add_argument("run_dir", type=Path)
+    best.add_argument("--out", type=Path, help="write the program's files under this directory")
+
+    exp = sub.add_parser("export", help="all candidates with lineage, as JSON lines")
+    exp.add_argument("run_dir", type=Path)
+    exp.add_argument("--out", type=Path, help="output file (default: stdout)")
+    exp.add_argument("--no-code", action="store_true", help="leave program files out")
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for dest, path in _FLAGS.items():
+        value = getattr(args, dest, None)
+        if value is None:
+            continue
+        node = out
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = value
+    return out
+
+
+def _cmd_run(args: argparse.Namespace, console: Console) -> int:
+    task = load_task(args.task_dir)
+    run_dir = args.run_dir or default_run_dir(task.name)
+    proposer = args.model or "numeric_mutation (built-in, no LLM: perturbs numeric literals)"
+    console.print(
+        f"[bold]Cambrian {__version__}[/] — task [bold]{task.name}[/] ({task.format} format)"
+    )
+    console.print(f"proposer: {proposer}")
+    console.print(f"isolation: {describe_isolation()}")
+    console.print(f"run dir: {run_dir}")
+    overrides = _overrides(args)
+    max_samples = overrides.get("budget", {}).get("max_samples", 100)
+    with RunDisplay(console, max_samples) as display:
+        summary = evolve(
+            args.task_dir,
+            model=args.model,
+            run_dir=run_dir,
+            config=overrides,
+            on_event=display,
+            handle_signals=True,
+        )
+    print_summary(console, summary)
+    return 0
+
+
+def _cmd_resume(args: argparse.Namespace, console: Console) -> int:
+    overrides = _overrides(args)
+    console.print(f"[bold]Cambrian {__version__}[/] — resuming {args.run_dir}")
+    max_samples = overrides.get("budget", {}).get("max_samples")
+    with RunDisplay(console, max_samples) as display:
+        summary = resume(args.run_dir, config=overrides, on_event=display, handle_signals=True)
+    print_summary(console, summary)
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace, console: Console) -> int:
+    info = _inspect.status(args.run_dir)
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    state = "running" if info["live"] else "stopped"
+    best = "-" if info["best_score"] is None else f"{info['best_score']:.6g}"
+    seed = "-" if info["seed_score"] is None else f"{info['seed_score']:.6g}"
+    of = f"/{info['max_samples']}" if info["max_samples"] is not None else ""
+    console.print(f"[bold]{info['task']}[/] — {state} — {info['run_dir']}")
+    console.print(f"samples {info['samples']}{of}; programs by status: {info['by_status']}")
+    console.print(
+        f"seed score {seed}; best score [bold green]{best}[/] (program {info['best_id']})"
+    )
+    console.print(f"improvements over parent: {info['improvements_over_parent']}")
+    console.print(f"failures: {info['failures'] or 'none'}")
+    console.print(f"operators: {info['operators']}")
+    console.print(
+        f"tokens {info['prompt_tokens']} in / {info['completion_tokens']} out; cost ${info['cost']:.4f};"
+        f" elapsed {info['elapsed_s'] or 0:.1f}s"
+    )
+    return 0
+
+
+def _cmd_best(args: argparse.Namespace, console: Console) -> int:
+    pid, score, files = _inspect.best_files(args.run_dir)
+    if args.out:
+        for rel, text in files.items():
+            target = args.out / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        console.print(f"best program {pid} (score {score:.6g}) written to {args.out}")
+        return 0
+    for rel, text in sorted(files.items()):
+        if len(files) > 1:
+            print(f"# ---- {rel}")
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    print(f"# best program {pid}, score {score!r}", file=sys.stderr)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace, console: Console) -> int:
+    if args.out:
+        with args.out.open("w", encoding="utf-8") as fh:
+            n = _inspect.export(args.run_dir, fh, with_code=not args.no_code)
+        console.print(f"{n} candidates written to {args.out}")
+    else:
+        _inspect.export(args.run_dir, sys.stdout, with_code=not args.no_code)
+    return 0
+
+
+_COMMANDS = {
+    "run": _cmd_run,
+    "resume": _cmd_resume,
+    "status": _cmd_status,
+    "best": _cmd_best,
+    "export": _cmd_export,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``cambrian`` command."""
+    args = _parser().parse_args(argv)
+    console = Console(stderr=args.command in ("best", "export"))
+    try:
+        return _COMMANDS[args.command](args, console)
+    except CambrianError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted; the run can be resumed with `cambrian resume`[/]")
+        return 130
+    except BrokenPipeError:
+        # `cambrian export RUN | head`: the reader left; don't print a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -1,0 +1,461 @@
+"""The async loop: propose → evaluate (sandboxed) → archive → select, under budgets.
+
+Up to ``concurrency.proposals`` proposals and ``concurrency.evaluations`` evaluations
+are in flight at once, so a slow model and a slow evaluator overlap. Every state
+change goes through the run database first; the in-memory archive is rebuilt from it
+on resume, which makes ``kill -9`` at any moment safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import shutil
+import signal
+import time
+from pathlib import Path
+
+from .. import __version__
+from .._config import RunConfig
+from .._exceptions import ModelError, RunStoreError
+from ..archive import Archive
+from ..evaluate import describe_isolation, evaluate_program
+from ..models import Model
+from ..propose import OperatorInfo, ProposalContext, get_operator
+from ..store import NewCandidate, RunStore, code_hash, row_to_program
+from ..task import Files, Task
+from ._events import Event, EventHandler, EventKind, RunSummary
+
+# Proposal-side failures: the candidate never reached an evaluator, so the archive
+# (which holds evaluated programs, including failed ones for `fix`) ignores them.
+PROPOSAL_FAILURES = frozenset({"parse_error", "edit_error", "scope_violation", "duplicate"})
+
+
+def default_operators(has_model: bool) -> dict[str, float]:
+    return {"diff": 0.6, "rewrite": 0.3, "fix": 0.1} if has_model else {"numeric_mutation": 1.0}
+
+
+class Engine:
+    """Drives one run directory.
+
+    Args:
+        task: The task to evolve.
+        config: The run configuration.
+        run_dir: Where the run database lives (created or resumed).
+        model: The model operators ask; None allows only model-free operators.
+        on_event: Called with every :class:`Event` (progress display, logging).
+        handle_signals: Turn SIGINT/SIGTERM into a graceful, resumable stop.
+    """
+
+    def __init__(
+        self,
+        task: Task,
+        config: RunConfig,
+        run_dir: Path,
+        *,
+        model: Model | None = None,
+        on_event: EventHandler | None = None,
+        handle_signals: bool = False,
+    ) -> None:
+        self.task = task
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.model = model
+        self._on_event = on_event
+        self._handle_signals = handle_signals
+        weights = config.propose.operators or default_operators(model is not None)
+        self._operators: list[tuple[OperatorInfo, float]] = []
+        for name, weight in sorted(weights.items()):
+            info = get_operator(name)
+            if info.needs_model and model is None:
+                raise ModelError(
+                    f"operator {name!r} needs a model; pass --model or use numeric_mutation"
+                )
+            if weight > 0:
+                self._operators.append((info, weight))
+        if not self._operators:
+            raise ModelError("no operator has a positive weight in propose.operators")
+        self.archive = Archive(config.archive)
+        self.failures: dict[str, int] = {}
+        self._samples = 0
+        self._evaluated = 0
+        self._stop_reason: str | None = None
+        self._draining = False
+        self._stopped = asyncio.Event()
+        self._fatal: BaseException | None = None
+
+    # -- public ------------------------------------------------------------------
+    def request_stop(self, reason: str, *, drain: bool = False) -> None:
+        """Stop the run. ``drain`` lets queued work finish; otherwise stop now.
+
+        Evaluations cut short go back to ``queued`` and run again on resume.
+        """
+        if self._stop_reason is None:
+            self._stop_reason = reason
+            self._emit("stopping", message=reason)
+        if drain:
+            self._draining = True
+        else:
+            self._stopped.set()
+
+    async def run(self) -> RunSummary:
+        """Run until a budget is reached, the target is hit, or a stop is requested."""
+        self.store = RunStore(self.run_dir)
+        try:
+            self._open()
+            self._install_signals()
+            try:
+                await self._loop()
+            finally:
+                self._remove_signals()
+                self._save_elapsed()
+            return self._summary()
+        finally:
+            self.store.close()
+
+    # -- setup -------------------------------------------------------------------
+    def _open(self) -> None:
+        store = self.store
+        seed_hash = code_hash(self.task.seed)
+        known = store.get_meta("seed_hash")
+        if known is None:
+            with store.transaction():
+                store.set_meta("task_root", str(self.task.root))
+                store.set_meta("task_name", self.task.name)
+                store.set_meta("task_format", self.task.format)
+                store.set_meta("created_at", time.time())
+                store.set_meta("cambrian_version", __version__)
+                store.set_meta("elapsed_s", 0.0)
+                store.set_meta("seed_hash", seed_hash)
+        elif known != seed_hash:
+            raise RunStoreError(
+                f"run directory {str(self.run_dir)!r} belongs to another task"
+                f" ({store.get_meta('task_root')!r}); use a new --run-dir"
+            )
+        store.set_meta("config", self.config.model_dump(mode="json"))
+        store.set_meta("isolation", describe_isolation())
+        shutil.rmtree(self.run_dir / "work", ignore_errors=True)
+        self._requeued, self._poisoned = store.recover(self.config.max_attempts)
+
+        for program in store.finished_programs():
+            self._count_failure(program.failure)
+            if program.failure not in PROPOSAL_FAILURES:
+                self.archive.add(program)
+        for row in store.rows():
+            if row["parent_id"] is not None and row["parent_id"] in self.archive:
+                self.archive.record_child(row["parent_id"])
+        if store.count() == 0:
+            store.add_candidate(
+                NewCandidate(
+                    files=dict(self.task.seed),
+                    operator="seed",
+                    parent_id=None,
+                    island=0,
+                    generation=0,
+                    sample=None,
+                )
+            )
+        self._samples = store.samples()
+        self._reserved = self._samples  # recorded samples + proposals in flight
+        self._next_sample = store.next_sample()
+        marks = ", ".join("?" * len(PROPOSAL_FAILURES))
+        self._evaluated = store.count(
+            f"status IN ('done', 'failed') AND (failure IS NULL OR failure NOT IN ({marks}))",
+            tuple(sorted(PROPOSAL_FAILURES)),
+        )
+        self._cost = float(store.totals()["cost"])
+        self._elapsed_before = float(store.get_meta("elapsed_s", 0.0))
+        self._t0 = time.monotonic()
+        self._in_flight: set[int] = set()
+        self._queue: asyncio.Queue[int] = asyncio.Queue()
+        for pid in store.queued_ids():
+            self._queue.put_nowait(pid)
+        self._emit(
+            "started",
+            message=f"isolation: {describe_isolation()}; requeued {self._requeued},"
+            f" poisoned {self._poisoned}",
+        )
+
+    def _install_signals(self) -> None:
+        if not self._handle_signals:
+            return
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+
+    def _on_signal(self, sig: int) -> None:
+        if self._stopped.is_set():
+            # A second Ctrl-C: stop waiting for cleanup; the database is consistent.
+            raise KeyboardInterrupt
+        self.request_stop(f"interrupted by {signal.Signals(sig).name}")
+
+    def _remove_signals(self) -> None:
+        if not self._handle_signals:
+            return
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+    # -- the loop ----------------------------------------------------------------
+    async def _loop(self) -> None:
+        workers = [
+            asyncio.create_task(self._guard(self._evaluator()))
+            for _ in range(self.config.concurrency.evaluations)
+        ]
+        proposers = [
+            asyncio.create_task(self._guard(self._proposer()))
+            for _ in range(self.config.concurrency.proposals)
+        ]
+        monitor = asyncio.create_task(self._guard(self._monitor()))
+        drained = asyncio.create_task(self._drain(proposers))
+        stopped = asyncio.create_task(self._stopped.wait())
+        await asyncio.wait({drained, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        everything = [*workers, *proposers, monitor, drained, stopped]
+        for t in everything:
+            t.cancel()
+        await asyncio.gather(*everything, return_exceptions=True)
+        if self._fatal is not None:
+            raise self._fatal
+        if self._stop_reason is None:
+            self._stop_reason = "max_samples reached" if self._draining_done() else "finished"
+
+    def _draining_done(self) -> bool:
+        limit = self.config.budget.max_samples
+        return limit is not None and self._samples >= limit
+
+    async def _guard(self, coro: object) -> None:
+        try:
+            await coro  # type: ignore[misc]
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # a bug or a framework error: stop the run, re-raise later
+            self._fatal = exc
+            self._stopped.set()
+
+    async def _drain(self, proposers: list[asyncio.Task[None]]) -> None:
+        await asyncio.gather(*proposers)
+        await self._queue.join()
+
+    async def _monitor(self) -> None:
+        budget = self.config.budget
+        last_save = time.monotonic()
+        while True:
+            await asyncio.sleep(0.1)
+            if budget.max_wall_time_s is not None and self.elapsed >= budget.max_wall_time_s:
+                self.request_stop("max_wall_time reached")
+            if time.monotonic() - last_save > 2.0:
+                self._save_elapsed()
+                last_save = time.monotonic()
+            if (
+                self.archive.best is None
+                and not self._can_repair()
+                and self._queue.empty()
+                and not self._in_flight
+                and len(self.archive) > 0
+            ):
+                seed = self.archive.get(1) if 1 in self.archive else None
+                why = (
+                    f"{seed.failure or 'incorrect'}: {seed.error or seed.feedback}" if seed else ""
+                )
+                self.request_stop(f"no correct program to evolve (the seed failed — {why[:500]})")
+
+    @property
+    def elapsed(self) -> float:
+        return self._elapsed_before + time.monotonic() - self._t0
+
+    def _save_elapsed(self) -> None:
+        with contextlib.suppress(RunStoreError):
+            self.store.set_meta("elapsed_s", self.elapsed)
+
+    # -- proposing ---------------------------------------------------------------
+    def _can_repair(self) -> bool:
+        return any(info.repairs for info, _ in self._operators)
+
+    def _budget_allows_proposal(self) -> bool:
+        budget = self.config.budget
+        if self._draining or self._stopped.is_set():
+            return False
+        if budget.max_samples is not None and self._reserved >= budget.max_samples:
+            return False
+        if budget.max_cost is not None and self._cost >= budget.max_cost:
+            self.request_stop("max_cost reached", drain=True)
+            return False
+        return True
+
+    async def _proposer(self) -> None:
+        evaluations = self.config.concurrency.evaluations
+        while self._budget_allows_proposal():
+            # Backpressure: don't run ahead of the evaluators, and wait for a parent.
+            if self._queue.qsize() >= evaluations or (
+                self.archive.best is None and not self._has_failed_parent()
+            ):
+                await asyncio.sleep(0.02)
+                continue
+            sample = self._next_sample
+            self._next_sample += 1
+            self._reserved += 1
+            recorded = False
+            try:
+                recorded = await self._propose(sample)
+            finally:
+                if not recorded:
+                    self._reserved -= 1
+
+    def _has_failed_parent(self) -> bool:
+        return self._can_repair() and self.archive.stats().get("failed", 0) > 0
+
+    def _choose_operator(self, rng: random.Random) -> OperatorInfo:
+        infos = [info for info, _ in self._operators]
+        weights = [w for _, w in self._operators]
+        info = rng.choices(infos, weights)[0]
+        if not info.repairs and self.archive.best is None:
+            repairing = [i for i in infos if i.repairs]
+            info = repairing[0] if repairing else info
+        return info
+
+    async def _propose(self, sample: int) -> bool:
+        """Propose one candidate; returns whether a sample was recorded."""
+        rng = random.Random(f"{self.config.seed}:{sample}")
+        info = self._choose_operator(rng)
+        island = sample % self.config.archive.islands
+        parent = self.archive.select_parent(rng, island, for_fix=info.repairs)
+        if parent is None and info.repairs:
+            fallback = [i for i, _ in self._operators if not i.repairs]
+            if fallback and self.archive.best is not None:
+                info = fallback[0]
+                parent = self.archive.select_parent(rng, island)
+        if parent is None:
+            return False
+        inspirations = self.archive.inspirations(rng, parent) if info.needs_model else []
+        self.archive.record_child(parent.id)
+        ctx = ProposalContext(
+            task=self.task,
+            parent=parent,
+            inspirations=inspirations,
+            rng=rng,
+            model=self.model,
+            settings=self.config.propose,
+            is_duplicate=self._is_duplicate,
+        )
+        started = time.monotonic()
+        proposal = await info.fn(ctx)
+        cand = NewCandidate(
+            files=proposal.files,
+            operator=proposal.operator,
+            parent_id=parent.id,
+            island=parent.island,
+            generation=parent.generation + 1,
+            sample=sample,
+            model=proposal.model,
+            inspiration_ids=tuple(p.id for p in inspirations),
+            edit_format=proposal.edit_format,
+            fuzz=proposal.fuzz,
+            change=proposal.change,
+            reply=proposal.reply,
+            propose_time=time.monotonic() - started,
+            prompt_tokens=proposal.usage.prompt_tokens,
+            completion_tokens=proposal.usage.completion_tokens,
+            cost=proposal.usage.cost,
+        )
+        self._samples += 1
+        self._cost += proposal.usage.cost
+        if proposal.failure is not None:
+            pid = self.store.add_failed(cand, proposal.failure, proposal.error)
+            self._count_failure(proposal.failure)
+            self._emit("proposal_failed", program_id=pid, message=proposal.error[:200])
+            return True
+        pid = self.store.add_candidate(cand)
+        self._queue.put_nowait(pid)
+        self._emit("proposed", program_id=pid, message=proposal.change)
+        return True
+
+    def _is_duplicate(self, files: Files) -> bool:
+        return self.store.has_hash(code_hash(files))
+
+    # -- evaluating --------------------------------------------------------------
+    async def _evaluator(self) -> None:
+        while True:
+            pid = await self._queue.get()
+            try:
+                await self._evaluate(pid)
+            finally:
+                self._queue.task_done()
+
+    async def _evaluate(self, pid: int) -> None:
+        limits = self.config.evaluator.limits
+        self.store.start(pid, lease_s=limits.timeout_s * 2 + 60)
+        self._in_flight.add(pid)
+        row = self.store.program(pid)
+        assert row is not None
+        work_dir = self.run_dir / "work" / str(pid)
+        try:
+            result = await evaluate_program(
+                self.task, json.loads(row["files"]), work_dir=work_dir, config=self.config.evaluator
+            )
+        except asyncio.CancelledError:
+            self.store.requeue(pid)
+            raise
+        finally:
+            self._in_flight.discard(pid)
+            shutil.rmtree(work_dir, ignore_errors=True)
+        previous = self.archive.best
+        self.store.finish(pid, result)
+        finished = self.store.program(pid)
+        assert finished is not None
+        program = row_to_program(finished)
+        self.archive.add(program)
+        self._evaluated += 1
+        self._count_failure(program.failure)
+        best = self.archive.best
+        self._emit("evaluated", program_id=pid, score=program.score, message=program.failure or "")
+        if best is not None and (previous is None or best.id != previous.id):
+            self._emit("improved", program_id=best.id, score=best.score)
+            target = self.config.budget.target_score
+            if target is not None and best.score is not None and best.score >= target:
+                self.request_stop(f"target_score {target} reached")
+
+    # -- reporting ---------------------------------------------------------------
+    def _count_failure(self, failure: str | None) -> None:
+        if failure:
+            self.failures[failure] = self.failures.get(failure, 0) + 1
+
+    def _emit(
+        self,
+        kind: EventKind,
+        *,
+        program_id: int | None = None,
+        score: float | None = None,
+        message: str = "",
+    ) -> None:
+        if self._on_event is None:
+            return
+        best = self.archive.best
+        self._on_event(
+            Event(
+                kind,
+                program_id=program_id,
+                score=score,
+                best_score=best.score if best else None,
+                samples=self._samples,
+                evaluated=self._evaluated,
+                message=message,
+            )
+        )
+
+    def _summary(self) -> RunSummary:
+        best = self.archive.best
+        seed = self.archive.get(1) if 1 in self.archive else None
+        return RunSummary(
+            run_dir=self.run_dir,
+            stop_reason=self._stop_reason or "finished",
+            best_id=best.id if best else None,
+            best_score=best.score if best else None,
+            seed_score=seed.score if seed else None,
+            samples=self._samples,
+            evaluated=self._evaluated,
+            failures=dict(self.failures),
+            elapsed_s=self.elapsed,
+            cost=self._cost,
+        )

@@ -1,0 +1,279 @@
+"""Evaluate one candidate: compile-check, materialise, run the evaluator sandboxed."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import sys
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from cambrian.sandbox import ProcessResult, run_process
+
+from . import _worker
+from ._config import EvaluatorConfig
+from ._parse import ResultError, cap_text, load_json, parse_correct, parse_result
+from ._result import EvalResult, FailureKind
+
+if TYPE_CHECKING:  # annotations only: keeps the task loader out of this import graph
+    from cambrian.task import Files, Task
+
+_WORKER = Path(_worker.__file__).resolve()
+_TAIL_CHARS = 8192
+# The envelope carries the result JSON (<= 1 MiB) plus artifacts; anything larger is
+# not something the worker writes.
+_MAX_ENVELOPE_BYTES = 4 * 1024 * 1024
+
+
+def _shims_dir() -> Path:
+    """Folder of the fallback ``shinka``/``openevolve`` packages."""
+    compat = importlib.import_module("cambrian.compat")
+    shims = getattr(compat, "SHIMS_DIR", None)
+    if shims is not None:
+        return Path(shims)
+    return Path(__file__).resolve().parent.parent / "compat" / "_shims"
+
+
+def _check_paths(files: Files) -> str | None:
+    """Why the artifact's paths cannot be written inside the program dir, if so."""
+    for name in files:
+        path = PurePosixPath(name)
+        if (
+            not name
+            or path.is_absolute()
+            or "\\" in name
+            or "\0" in name
+            or any(part in ("..", "") for part in name.split("/"))
+        ):
+            return (
+                f"file path {name!r} is not allowed: paths must be relative, use '/', and "
+                "contain no '..' or empty parts"
+            )
+    return None
+
+
+def _compile_check(files: Files) -> str | None:
+    """The first syntax error among the Python files, located, or None."""
+    for name in sorted(files):
+        if not name.endswith(".py"):
+            continue
+        try:
+            # compile() only parses and generates bytecode: no candidate code runs.
+            compile(files[name], name, "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            where = f"{name}:{exc.lineno}" if exc.lineno else name
+            line = f"\n    {exc.text.rstrip()}" if exc.text else ""
+            return f"{where}: {type(exc).__name__}: {exc.msg}{line}"
+        except ValueError as exc:  # e.g. a NUL byte in the source
+            return f"{name}: {exc}"
+    return None
+
+
+def _environment(work_dir: Path, extra: dict[str, str]) -> dict[str, str]:
+    """A minimal environment built from scratch: no orchestrator secrets leak through."""
+    # The running interpreter's bin dir first, so an evaluator that runs `python`
+    # gets the same interpreter and packages as the worker.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])
+    env = {
+        "PATH": path,
+        "HOME": str(work_dir),
+        "TMPDIR": str(work_dir / "tmp"),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    env.update(extra)
+    return env
+
+
+def _prepare(work_dir: Path, files: Files) -> None:
+    """Write the candidate into a fresh ``work_dir/program`` and clear stale outputs."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    for stale in ("program", "results", "tmp"):
+        shutil.rmtree(work_dir / stale, ignore_errors=True)
+    (work_dir / "result.json").unlink(missing_ok=True)
+    (work_dir / "tmp").mkdir()
+    program_dir = work_dir / "program"
+    program_dir.mkdir()
+    for name, text in files.items():
+        target = program_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+
+
+def _fail(kind: FailureKind, error: str, proc: ProcessResult | None = None) -> EvalResult:
+    result = EvalResult(ok=False, failure=kind, error=error)
+    if proc is not None:
+        _attach(result, proc)
+    return result
+
+
+def _attach(result: EvalResult, proc: ProcessResult) -> None:
+    result.wall_time = proc.wall_time
+    result.stdout = proc.stdout[-_TAIL_CHARS:]
+    result.stderr = proc.stderr[-_TAIL_CHARS:]
+    if proc.dropped_bytes:
+        result.warnings.append(f"{proc.dropped_bytes} bytes of output were dropped")
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
+
+
+def _read_envelope(path: Path, nonce: str) -> dict[str, Any]:
+    """The worker's envelope; ResultError if missing, malformed or forged."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(_MAX_ENVELOPE_BYTES + 1)
+    except FileNotFoundError:
+        raise ResultError("the evaluator process exited without writing a result") from None
+    envelope = load_json(data, what="the result envelope", limit=_MAX_ENVELOPE_BYTES)
+    if not isinstance(envelope, dict) or envelope.get("status") not in ("ok", "error"):
+        raise ResultError("the result envelope is malformed")
+    if not secrets.compare_digest(str(envelope.get("nonce", "")), nonce):
+        raise ResultError("the result file was not written by the evaluator worker")
+    return envelope
+
+
+def _envelope_strings(envelope: dict[str, Any], key: str) -> Any:
+    value = envelope.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ResultError(f"the result envelope's {key!r} is not a string")
+    return value
+
+
+def _from_envelope(envelope: dict[str, Any], proc: ProcessResult) -> EvalResult:
+    if envelope["status"] == "error":
+        error = cap_text(str(envelope.get("error", "")))
+        kind: FailureKind
+        if _last_line(error).startswith("MemoryError"):
+            kind = "oom"
+        elif envelope.get("kind") == "evaluator_error":
+            kind = "evaluator_error"
+        else:
+            kind = "invalid_result"
+        return _fail(kind, error, proc)
+    result_json = _envelope_strings(envelope, "result_json")
+    if result_json is None:
+        raise ResultError("the result envelope holds no result")
+    parsed = parse_result(result_json)
+    artifacts = envelope.get("artifacts") or {}
+    warnings = envelope.get("warnings") or []
+    if not isinstance(artifacts, dict) or not all(isinstance(v, str) for v in artifacts.values()):
+        raise ResultError("artifacts must map names to strings")
+    if not isinstance(warnings, list):
+        raise ResultError("the result envelope's warnings are malformed")
+    correct = parsed.correct
+    all_artifacts = {**parsed.artifacts, **{str(k): cap_text(v) for k, v in artifacts.items()}}
+    correct_json = _envelope_strings(envelope, "correct_json")
+    if correct_json is not None:
+        correct, correct_error = parse_correct(correct_json)
+        if correct_error:
+            all_artifacts["correct.error"] = correct_error
+    result = EvalResult(
+        ok=True,
+        combined_score=parsed.combined_score,
+        correct=correct,
+        metrics=parsed.metrics,
+        feedback=parsed.feedback,
+        artifacts=all_artifacts,
+        warnings=[*parsed.warnings, *map(str, warnings)],
+    )
+    _attach(result, proc)
+    return result
+
+
+def _interpret(
+    proc: ProcessResult, result_path: Path, nonce: str, config: EvaluatorConfig
+) -> EvalResult:
+    """Turn the finished process and its result file into an EvalResult."""
+    if proc.timed_out:
+        return _fail(
+            "timeout",
+            f"evaluation exceeded the {config.limits.timeout_s:g}s wall-clock limit; "
+            "the process tree was killed",
+            proc,
+        )
+    if proc.returncode != 0:
+        if proc.signal == signal.SIGKILL or "MemoryError" in proc.stderr:
+            return _fail(
+                "oom",
+                f"out of memory (limit {config.limits.memory_mb} MiB): "
+                f"{_last_line(proc.stderr) or 'killed by SIGKILL'}",
+                proc,
+            )
+        how = f"signal {proc.signal}" if proc.signal else f"exit status {proc.returncode}"
+        detail = _last_line(proc.stderr)
+        return _fail(
+            "crash",
+            f"the evaluator process died with {how}" + (f": {detail}" if detail else ""),
+            proc,
+        )
+    try:
+        return _from_envelope(_read_envelope(result_path, nonce), proc)
+    except ResultError as exc:
+        return _fail("invalid_result", str(exc), proc)
+
+
+async def evaluate_program(
+    task: Task, files: Files, *, work_dir: Path, config: EvaluatorConfig
+) -> EvalResult:
+    """Evaluate one candidate artifact with the task's evaluator, sandboxed.
+
+    Python files are compile-checked here first (no candidate code runs in the
+    caller). The artifact is written into a fresh ``work_dir/program/`` and the
+    evaluator runs in a separate worker process with ``work_dir`` as cwd and HOME, a
+    minimal environment (only ``config.env`` is added) and ``config.limits``. Its
+    result crosses back only as strictly validated JSON.
+
+    Args:
+        task: The task whose evaluator and protocol to use.
+        files: The candidate artifact (relative POSIX path -> text).
+        work_dir: A directory private to this evaluation (created if missing).
+        config: Limits, cascade settings and extra environment.
+
+    Returns:
+        The validated result; failures (``compile_error``, ``scope_violation`` for an
+        unsafe file path, ``timeout``, ``oom``, ``crash``, ``invalid_result``,
+        ``evaluator_error``) are recorded on it, never raised.
+    """
+    problem = _check_paths(files)
+    if problem is not None:
+        return _fail("scope_violation", problem)
+    problem = _compile_check(files)
+    if problem is not None:
+        return _fail("compile_error", problem)
+    work_dir = work_dir.resolve()
+    _prepare(work_dir, files)
+    program_dir = work_dir / "program"
+    spec = {
+        "task_root": str(task.root),
+        "evaluator": str(task.evaluator),
+        "protocol": task.protocol,
+        "program_path": str(program_dir / task.entry) if task.entry else str(program_dir),
+        "results_dir": str(work_dir / "results"),
+        "result_path": str(work_dir / "result.json"),
+        "shims_dir": str(_shims_dir()),
+        "cascade": config.cascade,
+        "thresholds": config.cascade_thresholds,
+    }
+    # -s: no user site-packages; -P: the worker's own dir is not put on sys.path;
+    # -B: no .pyc files in the task or program dirs.
+    argv = [sys.executable, "-s", "-P", "-B", str(_WORKER), json.dumps(spec)]
+    # The result file lies where candidate code could write it; only the worker
+    # knows this nonce (see _worker.main), so a forged file is recognised.
+    nonce = secrets.token_hex(16)
+    proc = await run_process(
+        argv,
+        cwd=work_dir,
+        env=_environment(work_dir, config.env),
+        limits=config.limits,
+        stdin=f"{nonce}\n".encode(),
+    )
+    return _interpret(proc, work_dir / "result.json", nonce, config)

@@ -1,0 +1,58 @@
+"""What an operator receives and what it returns."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from ..archive import Program
+from ..models import Model, Usage
+from ..task import Files, Task
+
+
+@dataclass
+class ProposalContext:
+    """Everything an operator may use to propose one candidate.
+
+    Attributes:
+        task: The task being evolved.
+        parent: The program to change (a failed/incorrect one for ``fix``).
+        inspirations: Other programs to learn from (top and diverse).
+        rng: This proposal's own random stream (seeded from run seed + sample index).
+        model: The model, or None when the run has none.
+        settings: The run's :class:`~cambrian.ProposeConfig`.
+        is_duplicate: Whether an artifact already exists in the run.
+    """
+
+    task: Task
+    parent: Program
+    inspirations: list[Program]
+    rng: random.Random
+    model: Model | None
+    settings: object
+    is_duplicate: Callable[[Files], bool]
+
+
+@dataclass
+class Proposal:
+    """An operator's outcome: a candidate, or the model-caused reason there is none.
+
+    When ``failure`` is set, ``files`` are the parent's and the proposal is recorded
+    as a failed program (it counts as a sample and its tokens are charged).
+    """
+
+    files: Files
+    operator: str
+    model: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    edit_format: str | None = None
+    fuzz: tuple[str, ...] = ()
+    change: str = ""
+    reply: str | None = None
+    failure: str | None = None
+    error: str = ""
+    reflections: int = 0
+
+
+Operator = Callable[[ProposalContext], Awaitable[Proposal]]

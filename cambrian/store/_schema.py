@@ -1,0 +1,52 @@
+"""The run database's schema. The database *is* the checkpoint."""
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS programs (
+    id                INTEGER PRIMARY KEY,
+    status            TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
+    files             TEXT NOT NULL,            -- JSON {relative path: text}
+    code_hash         TEXT NOT NULL,
+    parent_id         INTEGER REFERENCES programs(id),
+    inspiration_ids   TEXT NOT NULL DEFAULT '[]',
+    operator          TEXT NOT NULL,
+    model             TEXT,
+    island            INTEGER NOT NULL,
+    generation        INTEGER NOT NULL,
+    sample            INTEGER UNIQUE,           -- proposal index; NULL for the seed
+    edit_format       TEXT,
+    fuzz              TEXT,                     -- JSON list, one entry per applied edit block
+    change            TEXT,                     -- short human summary of the edit
+    reply             TEXT,                     -- the model's raw reply, when there was one
+    score             REAL,
+    correct           INTEGER,
+    metrics           TEXT,                     -- JSON {name: number}
+    feedback          TEXT,
+    artifacts         TEXT,                     -- JSON {name: text}
+    failure           TEXT,                     -- FailureKind when status = 'failed'
+    error             TEXT,
+    stdout            TEXT,
+    stderr            TEXT,
+    attempts          INTEGER NOT NULL DEFAULT 0,
+    lease_owner       TEXT,
+    lease_expires     REAL,
+    created_at        REAL NOT NULL,
+    started_at        REAL,
+    finished_at       REAL,
+    finish_seq        INTEGER UNIQUE,           -- order in which results were committed
+    eval_time         REAL,
+    propose_time      REAL,
+    prompt_tokens     INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0,
+    cost              REAL NOT NULL DEFAULT 0
+);
+
+CREATE INDEX IF NOT EXISTS programs_status ON programs(status);
+CREATE INDEX IF NOT EXISTS programs_hash ON programs(code_hash);
+"""

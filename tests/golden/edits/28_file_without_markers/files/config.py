@@ -1,0 +1,2 @@
+SEED = 1234
+N_CIRCLES = 26
