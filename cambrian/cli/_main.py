@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from .. import __version__
 from .._api import default_run_dir, evolve, resume
@@ -199,14 +200,17 @@ _COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``cambrian`` command."""
     args = _parser().parse_args(argv)
-    console = Console(stderr=args.command in ("best", "export"))
+    # best/export write data to stdout, so their chatter goes to stderr. soft_wrap keeps
+    # paths and messages on one line when the output is a log rather than a terminal.
+    console = Console(stderr=args.command in ("best", "export"), soft_wrap=True)
+    errors = Console(stderr=True, soft_wrap=True)
     try:
         return _COMMANDS[args.command](args, console)
     except CambrianError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        errors.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         return 2
     except KeyboardInterrupt:
-        console.print("[yellow]interrupted; the run can be resumed with `cambrian resume`[/]")
+        errors.print("[yellow]interrupted; the run can be resumed with `cambrian resume`[/]")
         return 130
     except BrokenPipeError:
         # `cambrian export RUN | head`: the reader left; don't print a traceback.

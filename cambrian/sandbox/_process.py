@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import resource
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -70,6 +72,20 @@ class Backend(Protocol):
         ...
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _prctl() -> Callable[[int, int], int] | None:
+    """libc's prctl, looked up in the parent (the child must not load libraries)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl: Callable[[int, int], int] = ctypes.CDLL(None, use_errno=True).prctl
+        return prctl
+    except (OSError, AttributeError):
+        return None
+
+
 def _rlimit_setter(limits: Limits) -> Callable[[], None]:
     """Build the function the child runs between fork and exec.
 
@@ -83,7 +99,13 @@ def _rlimit_setter(limits: Limits) -> Callable[[], None]:
     if limits.memory_mb is not None:
         settings.append((resource.RLIMIT_AS, limits.memory_mb * _MIB))
 
+    prctl = _prctl()
+
     def apply() -> None:
+        if prctl is not None:
+            # Die with the orchestrator: a `kill -9` of it must not leave evaluations
+            # running unsupervised (descendants are the sandbox backend's business).
+            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         for which, value in settings:
             _soft, hard = resource.getrlimit(which)
             # An unprivileged process may only lower its hard limit.

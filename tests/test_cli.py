@@ -1,0 +1,70 @@
+"""The `cambrian` command: run, status, best, export, and errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES
+
+from cambrian.cli import main
+
+
+def test_run_status_best_export(
+    quad_task: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    assert (
+        main(["run", str(quad_task), "--run-dir", str(run), "--max-samples", "12", "--seed", "1"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "numeric_mutation (built-in, no LLM" in out
+    assert "stopped: max_samples reached" in out
+
+    assert main(["status", str(run), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["samples"] == 12 and info["max_samples"] == 12 and info["live"] is False
+    assert info["by_status"] == {"done": 13}
+    assert info["best_score"] >= info["seed_score"]
+
+    assert main(["status", str(run)]) == 0
+    assert "best score" in capsys.readouterr().out
+
+    assert main(["best", str(run), "--out", str(tmp_path / "best")]) == 0
+    best_code = (tmp_path / "best" / "program.py").read_text()
+    assert "EVOLVE-BLOCK-START" in best_code
+
+    export = tmp_path / "all.jsonl"
+    assert main(["export", str(run), "--out", str(export)]) == 0
+    records = [json.loads(line) for line in export.read_text().splitlines()]
+    assert len(records) == 13
+    ids = {r["id"] for r in records}
+    assert all(r["parent_id"] in ids for r in records if r["operator"] != "seed")
+    best = max((r for r in records if r["correct"]), key=lambda r: r["score"])
+    assert best["files"]["program.py"] == best_code
+    assert best["score"] == info["best_score"]
+
+
+def test_user_errors_exit_2_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", str(tmp_path / "nope")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["status", str(tmp_path)]) == 2
+    assert "not a run directory" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "run",
+                str(FIXTURES / "shinka_circle"),
+                "--run-dir",
+                str(tmp_path / "r"),
+                "--model",
+                "gpt-9",
+            ]
+        )
+        == 2
+    )
+    assert "unknown model spec" in capsys.readouterr().err
