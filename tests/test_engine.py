@@ -278,3 +278,33 @@ def test_run_dir_of_another_task_is_refused(quad_task: Path, tmp_path: Path) -> 
 def test_model_operator_without_model_is_a_user_error(quad_task: Path, tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="needs a model"):
         evolve(quad_task, run_dir=tmp_path / "run", config={"propose": {"operators": {"diff": 1}}})
+
+
+def test_multi_file_artifact_evolves(tmp_path: Path) -> None:
+    root = tmp_path / "multi"
+    (root / "src" / "pkg").mkdir(parents=True)
+    (root / "src" / "main.py").write_text(
+        "import sys\nsys.path.insert(0, __file__.rsplit('/', 1)[0])\n"
+        "from pkg.consts import X, Y\n\n\ndef solve():\n    return [X, Y]\n"
+    )
+    (root / "src" / "pkg" / "__init__.py").write_text("")
+    (root / "src" / "pkg" / "consts.py").write_text(
+        "# EVOLVE-BLOCK-START\nX = 0.3\nY = 2.0\n# EVOLVE-BLOCK-END\n"
+    )
+    (root / "evaluate.py").write_text(
+        "import json, os, subprocess, sys\n\n"
+        "def evaluate(program_path):\n"
+        "    main = os.path.join(program_path, 'main.py')\n"
+        "    code = \"import json, runpy, sys; print(json.dumps(runpy.run_path(sys.argv[1])['solve']()))\"\n"
+        "    out = subprocess.run([sys.executable, '-c', code, main], capture_output=True, text=True, timeout=10)\n"
+        "    x, y = json.loads(out.stdout)\n"
+        "    return {'combined_score': 1 / (1 + (x - 0.7) ** 2 + (y - 1.5) ** 2)}\n"
+    )
+    (root / "cambrian.toml").write_text('[task]\nseed = "src"\n')
+    summary = evolve(root, run_dir=tmp_path / "run", config={"budget": {"max_samples": 20}})
+    assert summary.best_score is not None and summary.seed_score is not None
+    assert summary.best_score > summary.seed_score
+    table = rows(tmp_path / "run")
+    best = json.loads(next(r for r in table if r["id"] == summary.best_id)["files"])
+    assert sorted(best) == ["main.py", "pkg/__init__.py", "pkg/consts.py"]
+    assert best["main.py"] == (root / "src" / "main.py").read_text()  # only marked files change

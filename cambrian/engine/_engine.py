@@ -80,7 +80,6 @@ class Engine:
         self.archive = Archive(config.archive)
         self.failures: dict[str, int] = {}
         self._samples = 0
-        self._evaluated = 0
         self._stop_reason: str | None = None
         self._draining = False
         self._stopped = asyncio.Event()
@@ -160,11 +159,6 @@ class Engine:
         self._samples = store.samples()
         self._reserved = self._samples  # recorded samples + proposals in flight
         self._next_sample = store.next_sample()
-        marks = ", ".join("?" * len(PROPOSAL_FAILURES))
-        self._evaluated = store.count(
-            f"status IN ('done', 'failed') AND (failure IS NULL OR failure NOT IN ({marks}))",
-            tuple(sorted(PROPOSAL_FAILURES)),
-        )
         self._cost = float(store.totals()["cost"])
         self._elapsed_before = float(store.get_meta("elapsed_s", 0.0))
         self._t0 = time.monotonic()
@@ -172,11 +166,12 @@ class Engine:
         self._queue: asyncio.Queue[int] = asyncio.Queue()
         for pid in store.queued_ids():
             self._queue.put_nowait(pid)
-        self._emit(
-            "started",
-            message=f"isolation: {describe_isolation()}; requeued {self._requeued},"
-            f" poisoned {self._poisoned}",
-        )
+        resumed = f"resumed after {self._samples} samples" if self._samples else ""
+        if self._requeued or self._poisoned:
+            resumed += (
+                f"; requeued {self._requeued}, poisoned {self._poisoned} interrupted evaluations"
+            )
+        self._emit("started", message=resumed)
 
     def _install_signals(self) -> None:
         if not self._handle_signals:
@@ -406,7 +401,6 @@ class Engine:
         assert finished is not None
         program = row_to_program(finished)
         self.archive.add(program)
-        self._evaluated += 1
         self._count_failure(program.failure)
         best = self.archive.best
         self._emit("evaluated", program_id=pid, score=program.score, message=program.failure or "")
@@ -439,7 +433,7 @@ class Engine:
                 score=score,
                 best_score=best.score if best else None,
                 samples=self._samples,
-                evaluated=self._evaluated,
+                evaluated=len(self.archive),
                 message=message,
             )
         )
@@ -454,7 +448,7 @@ class Engine:
             best_score=best.score if best else None,
             seed_score=seed.score if seed else None,
             samples=self._samples,
-            evaluated=self._evaluated,
+            evaluated=len(self.archive),
             failures=dict(self.failures),
             elapsed_s=self.elapsed,
             cost=self._cost,
