@@ -13,7 +13,12 @@ Two families, decided by who must act:
     ├── TaskError            task directory missing pieces or malformed
     ├── RunStoreError        run database missing, unwritable, or from another task
     │   └── RunLockedError   another orchestrator is driving this run
-    ├── ModelError           a model could not be called (framework side)
+    ├── ModelError           a model cannot be used until the user acts (bad key, no
+    │   │                    quota, unknown model, missing SDK): the run stops, resumable
+    │   └── ModelUnavailableError   the provider is down (retries exhausted, circuit
+    │                        open): the engine pauses proposals and tries again later
+    ├── ModelResponseError   the model answered, but with nothing usable (malformed
+    │                        body, no choices, null content): a failed proposal
     └── EditError            a model reply could not be turned into a candidate
         ├── ParseError       the reply holds no usable edit
         └── ApplyError       an edit does not match or leaves the EVOLVE-BLOCKs
@@ -27,6 +32,8 @@ __all__ = [
     "ConfigError",
     "EditError",
     "ModelError",
+    "ModelResponseError",
+    "ModelUnavailableError",
     "ParseError",
     "RunLockedError",
     "RunStoreError",
@@ -56,6 +63,22 @@ class RunLockedError(RunStoreError):
 
 class ModelError(CambrianError):
     """A model could not be called for a reason the user must fix."""
+
+
+class ModelUnavailableError(ModelError):
+    """The provider is unreachable or overloaded even after retries.
+
+    Attributes:
+        retry_after: Seconds the provider asked to wait, when it said.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ModelResponseError(CambrianError):
+    """The model replied with nothing usable; recorded as a ``model_error`` proposal."""
 
 
 class EditError(CambrianError):

@@ -68,3 +68,23 @@ def test_user_errors_exit_2_with_a_message(
         == 2
     )
     assert "unknown model spec" in capsys.readouterr().err
+
+
+def test_doctor_reports_isolation(capsys: pytest.CaptureFixture[str]) -> None:
+    from cambrian.sandbox import describe_isolation
+
+    assert main(["doctor", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["isolation"] == describe_isolation()
+    assert info["backend"] in ("bwrap", "process")
+
+
+def test_run_header_warns_when_the_evaluator_runs_candidates_itself(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    assert (
+        main(["run", str(FIXTURES / "shinka_circle"), "--run-dir", str(run), "--max-samples", "1"])
+        == 0
+    )
+    assert "weaker isolation" in capsys.readouterr().out

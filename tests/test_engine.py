@@ -206,7 +206,10 @@ def test_max_wall_time_stops_and_requeues(tmp_path: Path) -> None:
 def test_model_and_evaluator_overlap(tmp_path: Path) -> None:
     log = tmp_path / "evals.jsonl"
     task = write_task(
-        tmp_path / "t", toml=f'[evaluator]\nenv = {{ EVAL_SLEEP = "0.5", EVAL_LOG = "{log}" }}\n'
+        tmp_path / "t",
+        # The log lies outside the evaluator's sandbox: grant it explicitly.
+        toml=f'[evaluator]\nenv = {{ EVAL_SLEEP = "0.5", EVAL_LOG = "{log}" }}\n'
+        f'writable_paths = ["{tmp_path}"]\n',
     )
     calls: list[tuple[float, float]] = []
     counter = {"n": 0}
@@ -308,3 +311,46 @@ def test_multi_file_artifact_evolves(tmp_path: Path) -> None:
     best = json.loads(next(r for r in table if r["id"] == summary.best_id)["files"])
     assert sorted(best) == ["main.py", "pkg/__init__.py", "pkg/consts.py"]
     assert best["main.py"] == (root / "src" / "main.py").read_text()  # only marked files change
+
+
+def test_model_errors_stop_pause_or_fail_the_proposal(quad_task: Path, tmp_path: Path) -> None:
+    from cambrian._exceptions import ModelResponseError, ModelUnavailableError
+    from cambrian.engine import Event
+
+    calls = {"n": 0}
+
+    def flaky(messages: list[Message]) -> str:
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            raise ModelUnavailableError("503 from the provider", retry_after=0.05)
+        if calls["n"] == 3:
+            raise ModelResponseError("empty choices")
+        return f"```python\nX = {0.3 + calls['n'] / 100:.2f}\nY = 2.0\n```"
+
+    events: list[Event] = []
+    summary = evolve(
+        quad_task,
+        model=FunctionModel(flaky),
+        run_dir=tmp_path / "flaky",
+        on_event=events.append,
+        config={
+            "budget": {"max_samples": 3},
+            "concurrency": {"proposals": 1, "evaluations": 1},
+            "propose": {"operators": {"rewrite": 1.0}},
+        },
+    )
+    # Outages cost no sample; the empty reply is a recorded, failed proposal.
+    assert summary.samples == 3 and summary.failures == {"model_error": 1}
+    assert sum(e.kind == "paused" for e in events) == 2
+
+    def no_key(messages: list[Message]) -> str:
+        raise ModelError("401 Unauthorized: set OPENAI_API_KEY")
+
+    stopped = evolve(
+        quad_task,
+        model=FunctionModel(no_key),
+        run_dir=tmp_path / "nokey",
+        config={"budget": {"max_samples": 5}, "propose": {"operators": {"rewrite": 1.0}}},
+    )
+    assert stopped.stop_reason.startswith("model error: 401") and stopped.samples == 0
+    assert stopped.best_score is not None  # the seed was still evaluated; resumable later

@@ -90,9 +90,11 @@ def test_exported_members() -> None:
         "ResultError",
         "describe_isolation",
         "evaluate_program",
+        "evaluator_isolation",
         "parse_result",
     }
-    assert "process group" in evaluate.describe_isolation()
+    text = evaluate.describe_isolation()
+    assert text.startswith("bubblewrap") or text.startswith("NO SANDBOX")
 
 
 def test_config_rejects_unknown_fields() -> None:
@@ -437,3 +439,22 @@ def test_worker_sys_path_and_isolation(tmp_path: Path) -> None:
     assert result.artifacts["last"].endswith("_shims")
     # The worker is stdlib-only: no Cambrian code shares the evaluator's interpreter.
     assert result.artifacts["mods"] == ""
+
+
+def test_evaluator_isolation_and_warning(tmp_path: Path) -> None:
+    from cambrian.evaluate import evaluator_isolation
+
+    for name in ("legacy", "modern"):
+        (tmp_path / name).mkdir()
+    legacy = make_task(tmp_path / "legacy", GOOD_EVALUATOR)
+    assert evaluator_isolation(legacy) == "shared"
+    result = run(legacy, tmp_path / "l")
+    assert any("weaker isolation" in w for w in result.warnings)
+    modern = make_task(
+        tmp_path / "modern",
+        "from cambrian.sandbox import run_candidate\n\n"
+        "def evaluate(program_path):\n"
+        "    r = run_candidate(program_path, 'solve', timeout=20)\n"
+        "    return {'combined_score': float(r.value) if r.ok else 0.0}\n",
+    )
+    assert evaluator_isolation(modern) == "candidate"

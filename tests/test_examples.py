@@ -13,11 +13,14 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+
+from cambrian.sandbox import diagnose
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CIRCLES = EXAMPLES / "circle_packing"
@@ -188,41 +191,56 @@ def _pid_alive(pid: int) -> bool:
     return "State:\tZ" not in status
 
 
-def _spawn_sleeper(pid_file: Path) -> str:
-    """Candidate lines that start a long-sleeping grandchild and record its pid."""
+def _spawn_sleeper(marker: str) -> str:
+    """Candidate lines that start a long-sleeping grandchild carrying ``marker`` in argv.
+
+    The candidate's sandbox cannot write outside itself, so the test finds the
+    grandchild by its marker in /proc instead of by a pid file.
+    """
     return (
         "    import subprocess\n"
-        "    child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
-        f"    open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)', "
+        f"{marker!r}])\n"
     )
 
 
-def assert_killed(pid_file: Path) -> None:
-    pid = int(pid_file.read_text())
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:  # it exited while we looked
+                continue
+    return found
+
+
+def assert_killed(marker: str) -> None:
     deadline = time.monotonic() + 5  # the kernel may take a moment to tear it down
-    while _pid_alive(pid) and time.monotonic() < deadline:
+    while _processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _pid_alive(pid)
+    assert _processes_with(marker) == []
 
 
 def test_candidate_past_the_timeout_is_killed_with_its_children(tmp_path: Path) -> None:
     centers, radii = tangent_packing()
-    pid_file = tmp_path / "child.pid"
-    extra = _spawn_sleeper(pid_file) + "    time.sleep(60)\n"
+    marker = f"cambrian-test-sleeper-{uuid.uuid4().hex}"
+    extra = _spawn_sleeper(marker) + "    time.sleep(60)\n"
     program = write_packing_program(tmp_path / "candidate.py", centers, radii, extra=extra)
     result = run_evaluator(
         CIRCLES / "evaluate.py", program, tmp_path, env={"CAMBRIAN_CANDIDATE_TIMEOUT_S": "1"}
     )
-    assert_rejected(result, "timed out after 1 s")
-    assert_killed(pid_file)
+    assert_rejected(result, "did not return within 1 s")
+    assert_killed(marker)
 
 
 def test_background_children_do_not_outlive_the_evaluation(tmp_path: Path) -> None:
     centers, radii = tangent_packing()
-    pid_file = tmp_path / "child.pid"
-    result = evaluate_packing(tmp_path, centers, radii, extra=_spawn_sleeper(pid_file))
+    marker = f"cambrian-test-sleeper-{uuid.uuid4().hex}"
+    result = evaluate_packing(tmp_path, centers, radii, extra=_spawn_sleeper(marker))
     assert result["correct"] is True
-    assert_killed(pid_file)
+    assert_killed(marker)
 
 
 # --- symbolic regression ---------------------------------------------------------------
@@ -274,27 +292,42 @@ def test_symreg_malformed_predictions_are_incorrect(
 
 
 def test_symreg_candidate_cannot_see_the_targets(tmp_path: Path) -> None:
-    report = tmp_path / "seen.txt"
-    # Everything the candidate process can observe, short of reading the evaluator's
-    # source file, goes into the report.
+    train, heldout = load_module(SYMREG / "evaluate.py").hidden_data()
+    targets = sorted(
+        {repr(y) for _, y in train + heldout} | {f"{y:.6f}" for _, y in train + heldout}
+    )
+    inputs = sorted({repr(x) for x, _ in train + heldout})
+    # Everything the candidate can observe goes into one text: its environment, argv,
+    # stdin, its arguments, every file in its directory, and the evaluator's directory
+    # if it can list it. It reports what it found by raising (it cannot write outside
+    # its sandbox), and the evaluator passes the message back as feedback.
     program = tmp_path / "candidate.py"
     program.write_text(
         "import os, sys\n"
+        f"TARGETS = {targets!r}\n"
+        f"INPUTS = {inputs!r}\n"
         "def predict(xs):\n"
         "    seen = [repr(dict(os.environ)), repr(sys.argv), sys.stdin.read(), repr(xs)]\n"
-        "    for name in os.listdir('.'):\n"
-        "        if os.path.isfile(name):\n"
-        "            seen.append(open(name, errors='replace').read())\n"
-        f"    open({str(report)!r}, 'w').write('\\n'.join(seen))\n"
-        "    return [0.0] * len(xs)\n"
+        f"    for folder in ('.', {str(SYMREG)!r}):\n"
+        "        try:\n"
+        "            names = [os.path.join(folder, n) for n in os.listdir(folder)]\n"
+        "        except OSError:\n"
+        "            continue\n"
+        "        for name in names:\n"
+        "            if os.path.isfile(name) and not os.path.samefile(name, __file__):\n"
+        "                try:\n"
+        "                    seen.append(open(name, errors='replace').read())\n"
+        "                except OSError:\n"
+        "                    pass\n"
+        "    text = '\\n'.join(seen)\n"
+        "    found = sum(t in text for t in TARGETS)\n"
+        "    inputs = sum(i in text for i in INPUTS)\n"
+        f"    visible = os.path.exists({str(SYMREG / 'evaluate.py')!r})\n"
+        "    raise RuntimeError(f'seen-report targets={found} inputs={inputs} visible={visible}')\n"
     )
     result = run_evaluator(SYMREG / "evaluate.py", program, tmp_path)
-    assert result["correct"] is True
-    seen = report.read_text()
-    train, heldout = load_module(SYMREG / "evaluate.py").hidden_data()
-    # The scan works: it does find the inputs it was given...
-    assert all(repr(x) in seen for x, _ in train + heldout)
-    # ...but no target, at full or at 6-digit precision.
-    for _, y in train + heldout:
-        assert repr(y) not in seen
-        assert f"{y:.6f}" not in seen
+    # The scan works: it does find every input it was given... but no target.
+    assert f"seen-report targets=0 inputs={len(inputs)}" in result["feedback"]
+    if diagnose()["backend"] == "bwrap":
+        # In its own namespace the candidate cannot even see the evaluator's files.
+        assert "visible=False" in result["feedback"]

@@ -38,6 +38,7 @@ def test_top_level_surface() -> None:
         "ArchiveConfig",
         "Budget",
         "CambrianError",
+        "CandidateResult",
         "Completion",
         "Concurrency",
         "ConfigError",
@@ -61,7 +62,23 @@ def test_top_level_surface() -> None:
         "build_config",
         "evolve",
         "load_task",
+        "resume",
+        "run_candidate",
     }
+    assert cambrian.__all__ == sorted(cambrian.__all__)
+
+
+def test_evaluator_import_stays_light() -> None:
+    # An evaluator's `from cambrian import run_candidate` must not load the engine.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom cambrian import run_candidate\n"
+        "print(sorted(m for m in ('cambrian.engine', 'cambrian.archive', 'rich') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_core_import_pulls_no_heavy_dependency() -> None:

@@ -58,7 +58,9 @@ def test_sigkill_then_resume_loses_and_duplicates_nothing(tmp_path: Path, kill_a
     log = tmp_path / "evaluations.jsonl"
     task = write_task(
         tmp_path / "task",
-        toml=f'[evaluator]\nenv = {{ EVAL_SLEEP = "0.25", EVAL_LOG = "{log}" }}\n',
+        # The log lies outside the evaluator's sandbox: grant it explicitly.
+        toml=f'[evaluator]\nenv = {{ EVAL_SLEEP = "0.25", EVAL_LOG = "{log}" }}\n'
+        f'writable_paths = ["{tmp_path}"]\n',
     )
     run_dir = tmp_path / "run"
     args = ["run", task, "--run-dir", run_dir, "--max-samples", MAX_SAMPLES, "--seed", 3]
@@ -98,7 +100,8 @@ def test_sigkill_then_resume_loses_and_duplicates_nothing(tmp_path: Path, kill_a
             assert evaluated.count(digest) == 1, f"program {pid} was evaluated again"
 
 
-def test_sigint_stops_gracefully_and_resumes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_stops_gracefully_and_resumes(tmp_path: Path, sig: signal.Signals) -> None:
     task = write_task(tmp_path / "task", toml='[evaluator]\nenv = { EVAL_SLEEP = "0.3" }\n')
     run_dir = tmp_path / "run"
     proc = subprocess.Popen(
@@ -108,10 +111,10 @@ def test_sigint_stops_gracefully_and_resumes(tmp_path: Path) -> None:
         text=True,
     )
     _wait_for(run_dir, 3, proc)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
-    assert "interrupted by SIGINT" in out
+    assert f"interrupted by {sig.name}" in out
     db = sqlite3.connect(run_dir / "run.db")
     assert db.execute("SELECT COUNT(*) FROM programs WHERE status = 'running'").fetchone() == (0,)
     db.close()

@@ -1,4 +1,8 @@
-"""The sandbox: real processes, hard limits, nothing left behind."""
+"""The process-group backend: real processes, hard limits, nothing left behind.
+
+These tests force ``backend="process"`` (host pids are checked directly); the
+bubblewrap backend has its own tests in test_bwrap.py.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ ENV = {"PATH": os.environ.get("PATH", os.defpath), "LC_ALL": "C.UTF-8"}
 def run_py(code: str, tmp_path: Path, **limits: object) -> ProcessResult:
     """Run Python ``code`` in the sandbox with the given limits."""
     argv = [sys.executable, "-c", textwrap.dedent(code)]
+    limits.setdefault("backend", "process")
     return asyncio.run(run_process(argv, cwd=tmp_path, env=ENV, limits=Limits(**limits)))
 
 
@@ -62,13 +67,38 @@ def read_pids(tmp_path: Path) -> list[int]:
 
 
 def test_exported_members() -> None:
-    assert sandbox.__all__ == ["Limits", "ProcessResult", "describe_isolation", "run_process"]
+    assert sandbox.__all__ == [
+        "CandidateResult",
+        "Limits",
+        "ProcessResult",
+        "SandboxError",
+        "describe_isolation",
+        "diagnose",
+        "run_candidate",
+        "run_process",
+    ]
 
 
 def test_describe_isolation_is_honest() -> None:
-    text = describe_isolation()
-    assert "process group" in text
+    text = describe_isolation(Limits(backend="process"))
+    assert text.startswith("NO SANDBOX: process group")
     assert "rlimits" in text
+    assert "forced by configuration" in text
+
+
+def test_env_var_picks_the_backend_only_for_auto(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAMBRIAN_SANDBOX", "process")
+    assert describe_isolation().startswith("NO SANDBOX")
+    monkeypatch.setenv("CAMBRIAN_SANDBOX", "nonsense")
+    with pytest.raises(sandbox.SandboxError, match="nonsense"):
+        describe_isolation()
+    assert describe_isolation(Limits(backend="process")).startswith("NO SANDBOX")
+
+
+def test_diagnose_reports_every_finding() -> None:
+    report = sandbox.diagnose()
+    assert set(report) == {"backend", "isolation", "bubblewrap", "cgroups", "uid", "requested"}
+    assert report["backend"] in ("bwrap", "process")
 
 
 def test_limits_reject_unknown_fields_and_bad_values() -> None:
@@ -242,7 +272,7 @@ def test_cancellation_kills_the_group(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         task = asyncio.create_task(
-            run_process(argv, cwd=tmp_path, env=ENV, limits=Limits(timeout_s=30))
+            run_process(argv, cwd=tmp_path, env=ENV, limits=Limits(timeout_s=30, backend="process"))
         )
         deadline = time.monotonic() + 10
         while not (tmp_path / "pids").exists():

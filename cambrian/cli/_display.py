@@ -45,6 +45,8 @@ class RunDisplay:
                 f"[green]new best[/] {event.score:.6g}  (program {event.program_id},"
                 f" after {event.samples} samples)"
             )
+        elif event.kind == "paused":
+            self.console.print(f"[red]paused:[/] {event.message}")
         elif event.kind == "stopping":
             self.console.print(f"[yellow]stopping:[/] {event.message}")
         elif event.kind == "started" and event.message:

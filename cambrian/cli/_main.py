@@ -19,10 +19,12 @@ from rich.markup import escape
 from .. import __version__
 from .._api import default_run_dir, evolve, resume
 from .._exceptions import CambrianError
-from ..evaluate import describe_isolation
+from ..evaluate import describe_isolation, evaluator_isolation
+from ..sandbox import diagnose
 from ..task import load_task
 from . import _inspect
 from ._display import RunDisplay, print_summary
+from ._models import add_models_commands, cmd_models
 
 # flag dest -> RunConfig path
 _FLAGS: dict[str, tuple[str, ...]] = {
@@ -62,8 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--model",
         default=os.environ.get("CAMBRIAN_MODEL"),
-        help="model spec (python:module:attr, scripted:replies.json); default: the built-in"
-        " numeric_mutation operator (no LLM). Env: CAMBRIAN_MODEL",
+        help="model spec: provider/model (openai/gpt-5-mini, anthropic/claude-…,"
+        " openai-compatible/NAME@http://host:port/v1, local/NAME), python:module:attr or"
+        " scripted:replies.json; default: the built-in numeric_mutation operator (no LLM)."
+        " Env: CAMBRIAN_MODEL",
     )
     run.add_argument("--seed", type=int, help="random seed")
     run.add_argument("--islands", type=int, help="number of islands")
@@ -81,6 +85,11 @@ def _parser() -> argparse.ArgumentParser:
     best = sub.add_parser("best", help="print or write the best program")
     best.add_argument("run_dir", type=Path)
     best.add_argument("--out", type=Path, help="write the program's files under this directory")
+
+    doc = sub.add_parser("doctor", help="what isolation, models and extras this machine has")
+    doc.add_argument("--json", action="store_true", help="machine-readable output")
+
+    add_models_commands(sub)
 
     exp = sub.add_parser("export", help="all candidates with lineage, as JSON lines")
     exp.add_argument("run_dir", type=Path)
@@ -110,7 +119,15 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
         f"[bold]Cambrian {__version__}[/] — task [bold]{task.name}[/] ({task.format} format)"
     )
     console.print(f"proposer: {proposer}")
-    console.print(f"isolation: {describe_isolation()}")
+    isolation = describe_isolation()
+    style = "red" if isolation.startswith("NO SANDBOX") else "dim"
+    console.print(f"isolation: [{style}]{escape(isolation)}[/]")
+    if evaluator_isolation(task) == "shared":
+        console.print(
+            "[yellow]weaker isolation:[/] this evaluator runs candidate code itself, so the"
+            " candidate shares its sandbox and can read the task directory; use"
+            " cambrian.run_candidate in the evaluator to keep candidates apart"
+        )
     console.print(f"run dir: {run_dir}")
     overrides = _overrides(args)
     max_samples = overrides.get("budget", {}).get("max_samples", 100)
@@ -188,12 +205,35 @@ def _cmd_export(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _cmd_doctor(args: argparse.Namespace, console: Console) -> int:
+    import importlib.util
+    import platform
+
+    info = {"cambrian": __version__, "python": platform.python_version(), **diagnose()}
+    for extra, module in (("openai", "openai"), ("anthropic", "anthropic"), ("local", "xllamacpp")):
+        found = importlib.util.find_spec(module) is not None
+        info[f"extra {extra}"] = (
+            "installed" if found else f"not installed (pip install 'cambrian[{extra}]')"
+        )
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    for key, value in info.items():
+        weak = key == "isolation" and value.startswith("NO SANDBOX")
+        console.print(
+            f"[bold]{key:>18}[/]  " + (f"[red]{escape(value)}[/]" if weak else escape(value))
+        )
+    return 0
+
+
 _COMMANDS = {
     "run": _cmd_run,
     "resume": _cmd_resume,
     "status": _cmd_status,
     "best": _cmd_best,
     "export": _cmd_export,
+    "doctor": _cmd_doctor,
+    "models": cmd_models,
 }
 
 

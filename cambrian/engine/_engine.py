@@ -14,27 +14,46 @@ import json
 import random
 import shutil
 import signal
+import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from .. import __version__
 from .._config import RunConfig
-from .._exceptions import ModelError, RunStoreError
+from .._exceptions import ModelError, ModelUnavailableError, RunStoreError
 from ..archive import Archive
-from ..evaluate import describe_isolation, evaluate_program
-from ..models import Model
+from ..evaluate import EvalResult, describe_isolation, evaluate_program
+from ..models import Model, model_info
 from ..propose import OperatorInfo, ProposalContext, get_operator
-from ..store import NewCandidate, RunStore, code_hash, row_to_program
+from ..store import NewCandidate, RunStore, code_hash, is_transient, row_to_program
 from ..task import Files, Task
 from ._events import Event, EventHandler, EventKind, RunSummary
 
 # Proposal-side failures: the candidate never reached an evaluator, so the archive
 # (which holds evaluated programs, including failed ones for `fix`) ignores them.
-PROPOSAL_FAILURES = frozenset({"parse_error", "edit_error", "scope_violation", "duplicate"})
+T = TypeVar("T")
+
+PROPOSAL_FAILURES = frozenset(
+    {"model_error", "parse_error", "edit_error", "scope_violation", "duplicate"}
+)
 
 
-def default_operators(has_model: bool) -> dict[str, float]:
-    return {"diff": 0.6, "rewrite": 0.3, "fix": 0.1} if has_model else {"numeric_mutation": 1.0}
+def default_operators(model: Model | None, spec: str | None) -> dict[str, float]:
+    """Operator weights when the config names none.
+
+    Without a model: ``numeric_mutation``. With one, its catalog entry's preferred edit
+    format decides: small local models write good block rewrites but poor diffs.
+    """
+    if model is None:
+        return {"numeric_mutation": 1.0}
+    edit_format = "diff"
+    if spec is not None and "/" in spec and not spec.startswith(("python:", "scripted:")):
+        edit_format = model_info(spec).edit_format
+    if edit_format == "rewrite":
+        return {"rewrite": 0.9, "fix": 0.1}
+    return {"diff": 0.6, "rewrite": 0.3, "fix": 0.1}
 
 
 class Engine:
@@ -65,7 +84,7 @@ class Engine:
         self.model = model
         self._on_event = on_event
         self._handle_signals = handle_signals
-        weights = config.propose.operators or default_operators(model is not None)
+        weights = config.propose.operators or default_operators(model, config.model)
         self._operators: list[tuple[OperatorInfo, float]] = []
         for name, weight in sorted(weights.items()):
             info = get_operator(name)
@@ -80,6 +99,7 @@ class Engine:
         self.archive = Archive(config.archive)
         self.failures: dict[str, int] = {}
         self._samples = 0
+        self._model_backoff = 1.0
         self._stop_reason: str | None = None
         self._draining = False
         self._stopped = asyncio.Event()
@@ -110,6 +130,9 @@ class Engine:
             finally:
                 self._remove_signals()
                 self._save_elapsed()
+                close = getattr(self.model, "aclose", None)
+                if close is not None:
+                    await close()
             return self._summary()
         finally:
             self.store.close()
@@ -261,8 +284,40 @@ class Engine:
         return self._elapsed_before + time.monotonic() - self._t0
 
     def _save_elapsed(self) -> None:
-        with contextlib.suppress(RunStoreError):
+        # Informational only: a busy or full database must not stop the run for it.
+        with contextlib.suppress(sqlite3.Error, OSError):
             self.store.set_meta("elapsed_s", self.elapsed)
+
+    async def _persist(self, what: str, write: Callable[[], T]) -> T:
+        """Run a store write; pause and retry while the database is busy or the disk full.
+
+        Writes are single transactions, so a failed attempt left nothing behind and
+        retrying is safe. The run stays paused (and says so) until the write succeeds
+        or the user stops it; it never records half a result or drops one.
+        """
+        delay = 0.25
+        while True:
+            try:
+                return write()
+            except (sqlite3.OperationalError, OSError) as exc:
+                if not is_transient(exc):
+                    raise
+                self._emit("paused", message=f"{what}: {exc}; retrying in {delay:.2g}s")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def _disk_full(self) -> bool:
+        usage = shutil.disk_usage(self.run_dir)
+        return usage.free < min(16 * 2**20, usage.total // 20)
+
+    async def _wait_for_space(self, what: str) -> None:
+        delay = 0.25
+        while True:
+            self._emit("paused", message=f"{what}: the disk is full; waiting for free space")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            if not self._disk_full():
+                return
 
     # -- proposing ---------------------------------------------------------------
     def _can_repair(self) -> bool:
@@ -335,7 +390,21 @@ class Engine:
             is_duplicate=self._is_duplicate,
         )
         started = time.monotonic()
-        proposal = await info.fn(ctx)
+        try:
+            proposal = await info.fn(ctx)
+        except ModelUnavailableError as exc:
+            # The provider is down: nothing was recorded, so the sample is not spent.
+            wait = exc.retry_after or self._model_backoff
+            self._model_backoff = min(self._model_backoff * 2, 60.0)
+            self._emit("paused", message=f"model unavailable ({exc}); retrying in {wait:.0f}s")
+            await asyncio.sleep(wait)
+            return False
+        except ModelError as exc:
+            # Only the user can fix this (key, quota, model name): stop cleanly; queued
+            # evaluations finish and `cambrian resume` continues once it is fixed.
+            self.request_stop(f"model error: {exc}", drain=True)
+            return False
+        self._model_backoff = 1.0
         cand = NewCandidate(
             files=proposal.files,
             operator=proposal.operator,
@@ -357,11 +426,14 @@ class Engine:
         self._samples += 1
         self._cost += proposal.usage.cost
         if proposal.failure is not None:
-            pid = self.store.add_failed(cand, proposal.failure, proposal.error)
+            failure, error = proposal.failure, proposal.error
+            pid = await self._persist(
+                "recording a proposal", lambda: self.store.add_failed(cand, failure, error)
+            )
             self._count_failure(proposal.failure)
             self._emit("proposal_failed", program_id=pid, message=proposal.error[:200])
             return True
-        pid = self.store.add_candidate(cand)
+        pid = await self._persist("recording a proposal", lambda: self.store.add_candidate(cand))
         self._queue.put_nowait(pid)
         self._emit("proposed", program_id=pid, message=proposal.change)
         return True
@@ -380,23 +452,46 @@ class Engine:
 
     async def _evaluate(self, pid: int) -> None:
         limits = self.config.evaluator.limits
-        self.store.start(pid, lease_s=limits.timeout_s * 2 + 60)
+        await self._persist(
+            "starting an evaluation",
+            lambda: self.store.start(pid, lease_s=limits.timeout_s * 2 + 60),
+        )
         self._in_flight.add(pid)
         row = self.store.program(pid)
         assert row is not None
+        files = json.loads(row["files"])
         work_dir = self.run_dir / "work" / str(pid)
         try:
-            result = await evaluate_program(
-                self.task, json.loads(row["files"]), work_dir=work_dir, config=self.config.evaluator
-            )
+            for attempt in range(self.config.max_attempts + 1):
+                try:
+                    result: EvalResult | None = await evaluate_program(
+                        self.task, files, work_dir=work_dir, config=self.config.evaluator
+                    )
+                except OSError as exc:  # preparing the work dir on the host failed
+                    if not is_transient(exc) or attempt == self.config.max_attempts:
+                        raise
+                    result = None
+                finally:
+                    shutil.rmtree(work_dir, ignore_errors=True)
+                # A full host disk fails evaluations through no fault of the candidate
+                # (the worker cannot even write its result): wait for space and evaluate
+                # again. Bounded, so a candidate that fills the disk itself cannot loop.
+                if result is not None and (result.ok or not self._disk_full()):
+                    break
+                if attempt == self.config.max_attempts:
+                    break
+                await self._wait_for_space(f"evaluating program {pid}")
         except asyncio.CancelledError:
-            self.store.requeue(pid)
+            # Best effort: if the database refuses now, the row stays `running` and the
+            # next session's recovery requeues it.
+            with contextlib.suppress(sqlite3.Error):
+                self.store.requeue(pid)
             raise
         finally:
             self._in_flight.discard(pid)
-            shutil.rmtree(work_dir, ignore_errors=True)
+        assert result is not None
         previous = self.archive.best
-        self.store.finish(pid, result)
+        await self._persist("recording a result", lambda: self.store.finish(pid, result))
         finished = self.store.program(pid)
         assert finished is not None
         program = row_to_program(finished)

@@ -14,6 +14,7 @@ EventKind = Literal[
     "evaluated",  # an evaluation finished (done or failed)
     "improved",  # a new best correct program
     "stopping",  # a stop was requested; ``message`` says why
+    "paused",  # the database is busy or the disk full; retrying (``message`` says what)
 ]
 
 

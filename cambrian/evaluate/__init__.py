@@ -3,7 +3,7 @@
 from cambrian.sandbox import describe_isolation
 
 from ._config import EvaluatorConfig
-from ._evaluate import evaluate_program
+from ._evaluate import evaluate_program, evaluator_isolation
 from ._parse import ParsedResult, ResultError, parse_result
 from ._result import FAILURE_KINDS, EvalResult, FailureKind
 
@@ -16,5 +16,6 @@ __all__ = [
     "ResultError",
     "describe_isolation",
     "evaluate_program",
+    "evaluator_isolation",
     "parse_result",
 ]

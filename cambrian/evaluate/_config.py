@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from cambrian.sandbox import Limits
@@ -25,3 +27,12 @@ class EvaluatorConfig(BaseModel):
     env: dict[str, str] = Field(default_factory=dict)
     """Extra environment variables for the evaluator. Nothing else of the
     orchestrator's environment (API keys included) reaches it."""
+
+    readonly_paths: list[Path] = Field(default_factory=list)
+    """Extra host paths the evaluator may read under bubblewrap (the task dir, the
+    Python installation and Cambrian are always readable; nothing else is)."""
+
+    writable_paths: list[Path] = Field(default_factory=list)
+    """Extra host paths the evaluator (and a candidate sharing its sandbox) may write
+    under bubblewrap, e.g. a log dir; the evaluation's work dir always is. Under root
+    they are handed to the sandbox uid."""

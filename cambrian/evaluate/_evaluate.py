@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import functools
 import importlib
 import json
 import os
@@ -10,9 +12,11 @@ import shutil
 import signal
 import sys
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from cambrian.sandbox import ProcessResult, run_process
+from cambrian.sandbox import Limits, ProcessResult, run_process
+from cambrian.sandbox._candidate import ENV_VAR as CANDIDATE_ENV
+from cambrian.sandbox._cgroup import probe as cgroup_probe
 
 from . import _worker
 from ._config import EvaluatorConfig
@@ -36,6 +40,59 @@ def _shims_dir() -> Path:
     if shims is not None:
         return Path(shims)
     return Path(__file__).resolve().parent.parent / "compat" / "_shims"
+
+
+@functools.lru_cache(maxsize=64)
+def _calls_run_candidate(path: Path, _mtime: float) -> bool:
+    try:
+        source = path.read_text(encoding="utf-8", errors="replace")
+        tree = ast.parse(source)
+    except (OSError, SyntaxError, ValueError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id == "run_candidate":
+            return True
+        if isinstance(node, ast.Attribute) and node.attr == "run_candidate":
+            return True
+        if isinstance(node, ast.ImportFrom) and any(a.name == "run_candidate" for a in node.names):
+            return True
+    return False
+
+
+def evaluator_isolation(task: Task) -> Literal["candidate", "shared"]:
+    """Whether the task's evaluator runs candidates in their own sandbox.
+
+    ``"candidate"``: the evaluator (or a module beside it) uses ``run_candidate``,
+    so candidate code runs in its own sandbox without the task dir. ``"shared"``: a
+    legacy evaluator (OpenEvolve/ShinkaEvolve style) imports or spawns the candidate
+    itself, so the candidate shares the evaluator's sandbox and can read the task
+    directory. A static check of the source: it says what the evaluator asks for.
+
+    Args:
+        task: The task whose evaluator to inspect.
+
+    Returns:
+        ``"candidate"`` or ``"shared"``.
+    """
+    files = [task.evaluator, *sorted(task.evaluator.parent.glob("*.py"))]
+    for path in dict.fromkeys(files):
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            continue
+        if _calls_run_candidate(path, mtime):
+            return "candidate"
+    return "shared"
+
+
+def isolation_warning(task: Task) -> str:
+    """The warning for a ``"shared"`` evaluator, or "" when candidates are isolated."""
+    if evaluator_isolation(task) == "candidate":
+        return ""
+    return (
+        "weaker isolation: the evaluator does not use run_candidate, so the candidate "
+        "runs inside the evaluator's sandbox and can read the task directory"
+    )
 
 
 def _check_paths(files: Files) -> str | None:
@@ -71,6 +128,17 @@ def _compile_check(files: Files) -> str | None:
         except ValueError as exc:  # e.g. a NUL byte in the source
             return f"{name}: {exc}"
     return None
+
+
+def _candidate_settings(limits: Limits) -> str:
+    """How run_candidate inside the evaluator sandboxes a candidate (as JSON)."""
+    fields = ("backend", "sandbox_uid", "tmpfs_mb", "max_processes", "file_size_mb", "open_files")
+    settings: dict[str, Any] = {name: getattr(limits, name) for name in fields}
+    if limits.nproc_rlimit is None and cgroup_probe().version is not None:
+        # The evaluation's pids cgroup already bounds the candidate's tree; a shared
+        # per-uid RLIMIT_NPROC would only couple concurrent evaluations.
+        settings["nproc_rlimit"] = False
+    return json.dumps(settings)
 
 
 def _environment(work_dir: Path, extra: dict[str, str]) -> dict[str, str]:
@@ -269,11 +337,21 @@ async def evaluate_program(
     # The result file lies where candidate code could write it; only the worker
     # knows this nonce (see _worker.main), so a forged file is recognised.
     nonce = secrets.token_hex(16)
+    env = _environment(work_dir, config.env)
+    env.setdefault(CANDIDATE_ENV, _candidate_settings(config.limits))
+    # The "evaluator" profile: the task dir read-only, the work dir read-write;
+    # under bubblewrap nothing else of the host (run DB, other work dirs) exists.
     proc = await run_process(
         argv,
         cwd=work_dir,
-        env=_environment(work_dir, config.env),
+        env=env,
         limits=config.limits,
         stdin=f"{nonce}\n".encode(),
+        readonly=[task.root, task.evaluator.parent, *config.readonly_paths],
+        writable=[work_dir, *config.writable_paths],
     )
-    return _interpret(proc, work_dir / "result.json", nonce, config)
+    result = _interpret(proc, work_dir / "result.json", nonce, config)
+    warning = isolation_warning(task)
+    if warning:
+        result.warnings.append(warning)
+    return result

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal, get_args
 
 FailureKind = Literal[
+    "model_error",  # the model's response was malformed, empty or null
     "parse_error",  # the model reply held no usable edit
     "edit_error",  # an edit did not apply
     "scope_violation",  # an edit touched code outside the EVOLVE-BLOCKs

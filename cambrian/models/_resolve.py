@@ -7,6 +7,10 @@ Supported now:
   :class:`FunctionModel`).
 * ``scripted:path/to/replies.json`` — a JSON list of reply strings, replayed in a
   cycle by a :class:`ScriptedModel`.
+* ``provider/model[@base_url]`` — a model from the catalog (``models.toml``):
+  ``openai/gpt-5-mini``, ``anthropic/claude-sonnet-4-5``,
+  ``openai-compatible/<name>@http://host:port/v1``, ``local/<name>``, or any provider a
+  user catalog adds. SDKs are imported only when such a model is built.
 """
 
 from __future__ import annotations
@@ -17,17 +21,28 @@ import json
 from pathlib import Path
 
 from .._exceptions import ConfigError
+from ._catalog import model_info
+from ._retry import RetryPolicy
 from ._testing import FunctionModel, ScriptedModel
 from ._types import Model
 
-_SCHEMES = ("python:module:attr", "scripted:replies.json")
+_SCHEMES = ("python:module:attr", "scripted:replies.json", "provider/model[@base_url]")
 
 
-def resolve_model(spec: str) -> Model:
+def resolve_model(
+    spec: str, *, api_key: str | None = None, policy: RetryPolicy | None = None
+) -> Model:
     """Build the model named by ``spec``.
+
+    Args:
+        spec: ``python:module:attr``, ``scripted:replies.json`` or
+            ``provider/model[@base_url]``.
+        api_key: Key for a hosted provider; defaults to the catalog's environment variable.
+        policy: Retry, timeout and circuit-breaker settings for hosted providers.
 
     Raises:
         ConfigError: The spec is malformed or names nothing usable.
+        ModelError: The provider's SDK is missing or its key is not set.
     """
     scheme, _, rest = spec.partition(":")
     if scheme == "python" and rest.count(":") == 1:
@@ -61,4 +76,25 @@ def resolve_model(spec: str) -> Model:
         ):
             raise ConfigError(f"model {spec!r}: expected a non-empty JSON list of strings")
         return ScriptedModel(replies, name=f"scripted/{Path(rest).stem}", cycle=True)
+    if scheme not in ("python", "scripted") and "/" in spec:
+        return _provider_model(spec, api_key=api_key, policy=policy)
     raise ConfigError(f"unknown model spec {spec!r}; supported forms: {', '.join(_SCHEMES)}")
+
+
+def _provider_model(spec: str, *, api_key: str | None, policy: RetryPolicy | None) -> Model:
+    info = model_info(spec)
+    # Provider modules import their SDK when built, so each import here is deferred too.
+    if info.api == "openai":
+        from ._openai import OpenAIModel
+
+        return OpenAIModel(info, api_key=api_key, policy=policy)
+    if info.api == "anthropic":
+        from ._anthropic import AnthropicModel
+
+        return AnthropicModel(info, api_key=api_key, policy=policy)
+    from ._local import LocalModel
+
+    model: Model = LocalModel(
+        info.name, gguf_path=info.gguf_path, n_ctx=info.context_window, threads=info.threads
+    )
+    return model

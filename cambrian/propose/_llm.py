@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._exceptions import EditError
+from .._exceptions import EditError, ModelResponseError
 from ..edits import apply_reply, evolvable_paths
 from ..models import GenerateConfig, Message, Usage
 from ._prompt import build_messages, render
@@ -30,7 +30,20 @@ async def _ask(ctx: ProposalContext, kind: str, mode: str) -> Proposal:
     reflections = getattr(settings, "reflections", 1)
     failure, error, reply = "parse_error", "", ""
     for attempt in range(reflections + 1):
-        completion = await ctx.model.generate(messages, config)
+        try:
+            completion = await ctx.model.generate(messages, config)
+        except ModelResponseError as exc:
+            # The model answered with nothing usable: a failed proposal, charged as such.
+            return Proposal(
+                files=ctx.parent.files,
+                operator=kind,
+                model=ctx.model.name,
+                usage=usage,
+                reply=reply or None,
+                failure="model_error",
+                error=str(exc),
+                reflections=attempt,
+            )
         usage = usage + completion.usage
         reply = completion.text
         try:

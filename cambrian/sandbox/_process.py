@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, cast
 
+from ._cgroup import RunCgroups
+from ._cgroup import probe as cgroup_probe
 from ._limits import Limits
 from ._output import CappedBuffer
 
@@ -55,7 +57,9 @@ class ProcessResult:
 class Backend(Protocol):
     """One way to isolate a process; :func:`run_process` delegates to one."""
 
-    def describe(self) -> str:
+    name: str
+
+    def describe(self, limits: Limits) -> str:
         """One line saying what isolation this backend gives, for run headers."""
         ...
 
@@ -67,8 +71,15 @@ class Backend(Protocol):
         env: Mapping[str, str],
         limits: Limits,
         stdin: bytes | None,
+        readonly: Sequence[Path],
+        writable: Sequence[Path],
     ) -> ProcessResult:
-        """Run ``argv`` to completion under ``limits``."""
+        """Run ``argv`` to completion under ``limits``.
+
+        ``readonly``/``writable`` are the host paths the process may see (besides the
+        system dirs and the interpreter); a backend without filesystem isolation
+        ignores them.
+        """
         ...
 
 
@@ -86,10 +97,19 @@ def _prctl() -> Callable[[int, int], int] | None:
         return None
 
 
-def _rlimit_setter(limits: Limits) -> Callable[[], None]:
+def child_setup(
+    limits: Limits,
+    *,
+    cgroup_procs: Sequence[str] = (),
+    prepare: Callable[[], None] | None = None,
+    nproc: bool = False,
+) -> Callable[[], None]:
     """Build the function the child runs between fork and exec.
 
-    Everything is computed here in the parent so the child only makes syscalls.
+    In order: join the run's cgroups (needs the parent's privileges), run ``prepare``
+    (a backend's own step, e.g. dropping root), set the rlimits, and ask for SIGKILL
+    when the parent dies. Everything is computed here in the parent so the child
+    mostly makes syscalls.
     """
     settings: list[tuple[int, int]] = [
         (resource.RLIMIT_CORE, 0),
@@ -98,20 +118,37 @@ def _rlimit_setter(limits: Limits) -> Callable[[], None]:
     ]
     if limits.memory_mb is not None:
         settings.append((resource.RLIMIT_AS, limits.memory_mb * _MIB))
-
+    if nproc:
+        # Only for a dedicated unprivileged uid: the count is per user, so for the
+        # caller's own uid it would include every other process they run.
+        settings.append((resource.RLIMIT_NPROC, limits.max_processes))
+    cpu = int(limits.timeout_s * limits.cpu_time_factor) + 10
     prctl = _prctl()
 
     def apply() -> None:
-        if prctl is not None:
-            # Die with the orchestrator: a `kill -9` of it must not leave evaluations
-            # running unsupervised (descendants are the sandbox backend's business).
-            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        pid = str(os.getpid()).encode()
+        for procs in cgroup_procs:
+            fd = os.open(procs, os.O_WRONLY)
+            try:
+                os.write(fd, pid)
+            finally:
+                os.close(fd)
+        if prepare is not None:
+            prepare()
         for which, value in settings:
             _soft, hard = resource.getrlimit(which)
             # An unprivileged process may only lower its hard limit.
             if hard != resource.RLIM_INFINITY:
                 value = min(value, hard)
             resource.setrlimit(which, (value, value))
+        # SIGXCPU at the soft limit (a catchable warning), SIGKILL 5 s later.
+        _soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        cpu_hard = cpu + 5 if hard == resource.RLIM_INFINITY else min(cpu + 5, hard)
+        resource.setrlimit(resource.RLIMIT_CPU, (min(cpu, cpu_hard), cpu_hard))
+        if prctl is not None:
+            # Die with the orchestrator: a `kill -9` of it must not leave evaluations
+            # running unsupervised. Set last: a uid change in `prepare` clears it.
+            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
     return apply
 
@@ -155,18 +192,104 @@ async def _wait(future: asyncio.Future[Any], timeout: float) -> bool:
     return bool(done)
 
 
-class ProcessGroupBackend:
-    """Process group + rlimits: the backend that works everywhere on POSIX.
+async def supervise(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    limits: Limits,
+    stdin: bytes | None,
+    preexec: Callable[[], None],
+    on_exit: Callable[[], None] | None = None,
+) -> ProcessResult:
+    """Start ``argv`` as a new session and supervise it to the end.
 
-    The child starts a new session (so it leads a fresh process group), gets its
-    rlimits before exec, and the parent kills the whole group on timeout, on
-    cancellation, and after the main process exits (so no descendant outlives it).
-    A descendant that calls ``setsid()`` itself escapes the group; containing that
-    needs a namespace backend such as bubblewrap.
+    The child leads a fresh process group; the parent kills the whole group on
+    timeout, on cancellation, and after the main process exits (so no descendant
+    outlives it). ``on_exit`` (e.g. killing a cgroup) runs at those same points.
+    """
+    loop = asyncio.get_running_loop()
+    cap = limits.max_output_kib * 1024
+    start = time.monotonic()
+    transport, capture = await loop.subprocess_exec(
+        lambda: _Capture(loop, cap),
+        *argv,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=str(cwd),
+        env=dict(env),
+        start_new_session=True,
+        preexec_fn=preexec,
+    )
+    # With start_new_session the child is its own group leader: pgid == pid.
+    pgid = transport.get_pid()
+    timed_out = False
+
+    def kill_all() -> None:
+        _kill_group(pgid, signal.SIGKILL)
+        if on_exit is not None:
+            on_exit()
+
+    try:
+        if stdin is not None:
+            pipe = cast(asyncio.WriteTransport, transport.get_pipe_transport(0))
+            # Buffered by the transport; a child that never reads it just leaves
+            # it there, and a closed pipe is reported, not raised.
+            pipe.write(stdin)
+            pipe.close()
+        if not await _wait(capture.exited, limits.timeout_s):
+            timed_out = True
+            if limits.grace_s > 0:
+                _kill_group(pgid, signal.SIGTERM)
+                await _wait(capture.exited, limits.grace_s)
+            kill_all()
+            await _wait(capture.exited, _REAP_S)
+        # Leftover children (daemonised workers, background jobs) die with the
+        # main process: nothing the candidate started may keep running.
+        kill_all()
+        await _wait(capture.pipes_closed, _PIPE_DRAIN_S)
+    finally:
+        # Also reached on cancellation (the orchestrator's Ctrl-C): the group must
+        # not outlive the task that was awaiting it.
+        kill_all()
+        if not capture.exited.done():
+            # Wait for the reap so no zombie or unreaped Popen outlives the call.
+            await _wait(capture.exited, _REAP_S)
+        transport.close()
+    end = capture.exited.result() if capture.exited.done() else time.monotonic()
+    returncode = transport.get_returncode()
+    if returncode is None:  # never reaped within _REAP_S; report it as killed
+        returncode = -signal.SIGKILL
+    return ProcessResult(
+        returncode=returncode,
+        stdout=capture.stdout.text(),
+        stderr=capture.stderr.text(),
+        wall_time=end - start,
+        timed_out=timed_out,
+        signal=-returncode if returncode < 0 else None,
+        dropped_bytes=capture.stdout.dropped + capture.stderr.dropped,
+    )
+
+
+class ProcessGroupBackend:
+    """Process group + rlimits (+ cgroups where allowed): works everywhere on POSIX.
+
+    The child starts a new session, gets its rlimits (and joins per-run cgroups where
+    the host allows) before exec, and is supervised by :func:`supervise`. There is no
+    filesystem or network isolation, and a descendant that calls ``setsid()`` escapes
+    the process group (a cgroup, where available, still catches it).
     """
 
-    def describe(self) -> str:
-        return "process group + rlimits (no bubblewrap; network not isolated)"
+    name = "process"
+
+    def describe(self, limits: Limits) -> str:
+        support = cgroup_probe()
+        groups = f"cgroup pids+memory ({support.version})" if support.version else "no cgroups"
+        return (
+            "NO SANDBOX: process group + rlimits only, "
+            f"{groups}; no filesystem or network isolation"
+        )
 
     async def run(
         self,
@@ -176,103 +299,20 @@ class ProcessGroupBackend:
         env: Mapping[str, str],
         limits: Limits,
         stdin: bytes | None,
+        readonly: Sequence[Path] = (),
+        writable: Sequence[Path] = (),
     ) -> ProcessResult:
-        loop = asyncio.get_running_loop()
-        cap = limits.max_output_kib * 1024
-        start = time.monotonic()
-        transport, capture = await loop.subprocess_exec(
-            lambda: _Capture(loop, cap),
-            *argv,
-            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=str(cwd),
-            env=dict(env),
-            start_new_session=True,
-            preexec_fn=_rlimit_setter(limits),
-        )
-        # With start_new_session the child is its own group leader: pgid == pid.
-        pgid = transport.get_pid()
-        timed_out = False
+        groups = RunCgroups.create(limits.max_processes, limits.memory_mb)
         try:
-            if stdin is not None:
-                pipe = cast(asyncio.WriteTransport, transport.get_pipe_transport(0))
-                # Buffered by the transport; a child that never reads it just leaves
-                # it there, and a closed pipe is reported, not raised.
-                pipe.write(stdin)
-                pipe.close()
-            if not await _wait(capture.exited, limits.timeout_s):
-                timed_out = True
-                if limits.grace_s > 0:
-                    _kill_group(pgid, signal.SIGTERM)
-                    await _wait(capture.exited, limits.grace_s)
-                _kill_group(pgid, signal.SIGKILL)
-                await _wait(capture.exited, _REAP_S)
-            # Leftover children (daemonised workers, background jobs) die with the
-            # main process: nothing the candidate started may keep running.
-            _kill_group(pgid, signal.SIGKILL)
-            await _wait(capture.pipes_closed, _PIPE_DRAIN_S)
+            return await supervise(
+                argv,
+                cwd=cwd,
+                env=env,
+                limits=limits,
+                stdin=stdin,
+                preexec=child_setup(limits, cgroup_procs=groups.procs if groups else ()),
+                on_exit=groups.kill_all if groups else None,
+            )
         finally:
-            # Also reached on cancellation (the orchestrator's Ctrl-C): the group must
-            # not outlive the task that was awaiting it.
-            _kill_group(pgid, signal.SIGKILL)
-            if not capture.exited.done():
-                # Wait for the reap so no zombie or unreaped Popen outlives the call.
-                await _wait(capture.exited, _REAP_S)
-            transport.close()
-        end = capture.exited.result() if capture.exited.done() else time.monotonic()
-        returncode = transport.get_returncode()
-        if returncode is None:  # never reaped within _REAP_S; report it as killed
-            returncode = -signal.SIGKILL
-        return ProcessResult(
-            returncode=returncode,
-            stdout=capture.stdout.text(),
-            stderr=capture.stderr.text(),
-            wall_time=end - start,
-            timed_out=timed_out,
-            signal=-returncode if returncode < 0 else None,
-            dropped_bytes=capture.stdout.dropped + capture.stderr.dropped,
-        )
-
-
-_BACKEND: Backend = ProcessGroupBackend()
-
-
-def describe_isolation() -> str:
-    """Say what isolation evaluations run under, for the run header.
-
-    Returns:
-        A one-line description, e.g. ``"process group + rlimits (no bubblewrap; ...)"``.
-    """
-    return _BACKEND.describe()
-
-
-async def run_process(
-    argv: Sequence[str],
-    *,
-    cwd: Path,
-    env: Mapping[str, str],
-    limits: Limits,
-    stdin: bytes | None = None,
-) -> ProcessResult:
-    """Run a command in its own process tree under hard limits.
-
-    The command gets exactly ``env`` (nothing is inherited from the caller), a new
-    process group, rlimits for memory, file size, open files and core dumps, and is
-    killed with its whole group at ``limits.timeout_s``. Output is captured
-    concurrently and capped. Cancelling the awaiting task kills the group too.
-
-    Args:
-        argv: Program and arguments; the program is looked up on ``env["PATH"]``.
-        cwd: Working directory of the process.
-        env: The complete environment of the process.
-        limits: Limits to apply.
-        stdin: Bytes fed to standard input, or None for an empty stdin.
-
-    Returns:
-        The exit status, captured output and timing.
-
-    Raises:
-        OSError: The program could not be started (e.g. not found).
-    """
-    return await _BACKEND.run(argv, cwd=cwd, env=env, limits=limits, stdin=stdin)
+            if groups is not None:
+                groups.remove()

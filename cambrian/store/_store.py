@@ -15,6 +15,7 @@ its leases are void.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -34,6 +35,25 @@ from ._schema import SCHEMA, SCHEMA_VERSION
 
 DB_NAME = "run.db"
 LOCK_NAME = "lock"
+
+
+_TRANSIENT_SQLITE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL", "SQLITE_IOERR")
+_TRANSIENT_ERRNO = (errno.ENOSPC, errno.EDQUOT)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A database or disk condition worth pausing for: busy/locked, disk full, I/O error."""
+    if isinstance(exc, sqlite3.OperationalError):
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        return name.startswith(_TRANSIENT_SQLITE)
+    return isinstance(exc, OSError) and exc.errno in _TRANSIENT_ERRNO
+
+
+def _text(value: str | None) -> str | None:
+    """Text as SQLite can store it: lone surrogates (which candidates can print) become U+FFFD."""
+    if value is None:
+        return None
+    return value.encode("utf-8", "replace").decode("utf-8")
 
 
 def code_hash(files: dict[str, str]) -> str:
@@ -72,13 +92,14 @@ class RunStore:
     Args:
         run_dir: The run directory (created if missing).
         lock: Take the orchestrator lock; read-only tools (status, export) pass False.
+        busy_timeout_s: How long one statement waits for another connection's lock.
 
     Raises:
         RunLockedError: Another live orchestrator holds the lock.
         RunStoreError: The database cannot be created or opened.
     """
 
-    def __init__(self, run_dir: Path, *, lock: bool = True) -> None:
+    def __init__(self, run_dir: Path, *, lock: bool = True, busy_timeout_s: float = 2.0) -> None:
         self.run_dir = Path(run_dir)
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._lock_fd: int | None = None
@@ -91,7 +112,11 @@ class RunStore:
         if lock:
             self._take_lock()
         try:
-            self.db = sqlite3.connect(self.run_dir / DB_NAME, timeout=30, isolation_level=None)
+            # A short busy timeout: the engine pauses and retries on SQLITE_BUSY itself,
+            # without blocking its event loop for long.
+            self.db = sqlite3.connect(
+                self.run_dir / DB_NAME, timeout=busy_timeout_s, isolation_level=None
+            )
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA journal_mode=WAL")
             # NORMAL is durable against a crash of this process (WAL is fsynced at
@@ -184,8 +209,8 @@ class RunStore:
                 cand.sample,
                 cand.edit_format,
                 json.dumps(list(cand.fuzz)),
-                cand.change,
-                cand.reply,
+                _text(cand.change),
+                _text(cand.reply),
                 time.time(),
                 cand.propose_time,
                 cand.prompt_tokens,
@@ -247,6 +272,9 @@ class RunStore:
                 fields[key] = json.dumps(fields[key])
         if "correct" in fields:
             fields["correct"] = int(bool(fields["correct"]))
+        for key, value in fields.items():
+            if isinstance(value, str):
+                fields[key] = _text(value)
         columns = ", ".join(f"{k} = ?" for k in fields)
         sep = ", " if columns else ""
         cur = self.db.execute(

@@ -1,10 +1,10 @@
 """Evaluator for the 26-circle packing task (trusted code; the candidate is not).
 
-The candidate's ``run_packing()`` runs in a separate Python process with a hard
-timeout, inside an empty temporary directory, with a scrubbed environment. Its return
-value comes back as strict JSON (NaN and Infinity are rejected), and the score is
-recomputed here from the raw centres and radii: whatever sum or score the candidate
-reports or prints is ignored.
+The candidate's ``run_packing()`` runs through ``cambrian.run_candidate``: its own
+sandboxed process (no network, no view of this directory, cleared environment, hard
+timeout). Its return value comes back as strict JSON data (NaN and Infinity are
+rejected), and the score is recomputed here from the raw centres and radii: whatever
+sum or score the candidate reports or prints is ignored.
 
 Validity is checked with zero tolerance using exact rational arithmetic
 (``fractions.Fraction`` holds every float exactly), so circles may touch each other
@@ -16,108 +16,39 @@ Environment:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
+
+from cambrian import run_candidate
 
 N_CIRCLES = 26
 DEFAULT_TIMEOUT_S = 30.0
 
 # ---------------------------------------------------------------------------------------
-# Running the untrusted candidate (the same small runner appears in each example so that
-# every example directory is self-contained).
+# Running the untrusted candidate: cambrian.run_candidate calls one function of the
+# program in its own sandbox (no network, no view of this directory, hard-killed at the
+# timeout) and hands back its return value as strict JSON data, never as an object.
 # ---------------------------------------------------------------------------------------
-
-# Executed with ``python -c`` in the candidate process: import the candidate file, call
-# one function with the JSON arguments read from stdin, write the JSON result to a file.
-# Candidate prints go to stderr so stdout can never be mistaken for a result.
-_RUNNER = """
-import importlib.util, json, sys
-program, function, output = sys.argv[1:4]
-args = json.loads(sys.stdin.read())
-real_stdout, sys.stdout = sys.stdout, sys.stderr
-spec = importlib.util.spec_from_file_location("candidate", program)
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
-result = getattr(module, function)(*args)
-def plain(value):
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
-    if hasattr(value, "item"):
-        return value.item()
-    return value
-with open(output, "w") as handle:
-    json.dump(plain(result), handle)
-"""
 
 
 class CandidateError(Exception):
     """The candidate crashed, timed out or returned something that is not strict JSON."""
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"non-finite number {name} in the candidate's output")
-
-
-def strict_json_loads(text: str) -> Any:
-    """Parse JSON, refusing the NaN/Infinity extensions that Python's json accepts."""
-    return json.loads(text, parse_constant=_reject_constant)
-
-
-def run_candidate(program_path: str, function: str, args: list[Any], timeout_s: float) -> Any:
-    """Call ``function(*args)`` from the candidate file in a separate, killable process.
-
-    Returns:
-        The function's return value, decoded from strict JSON.
+def call_candidate(program_path: str, function: str, args: list[Any], timeout_s: float) -> Any:
+    """``function(*args)`` from the candidate program, run in its own sandbox.
 
     Raises:
-        CandidateError: on a crash, a timeout, or output that is not strict JSON.
+        CandidateError: on a crash, a timeout, or a value that is not strict JSON data.
     """
-    with tempfile.TemporaryDirectory(prefix="candidate-") as work:
-        program = Path(work, "candidate.py")
-        shutil.copyfile(program_path, program)
-        output = Path(work, "output.json")
-        # Only PATH is passed on: the candidate must not see the evaluator's environment.
-        env = {"PATH": os.environ.get("PATH", "")}
-        with open(Path(work, "stderr.txt"), "w+b") as stderr:
-            proc = subprocess.Popen(
-                [sys.executable, "-c", _RUNNER, str(program), function, str(output)],
-                cwd=work,
-                env=env,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-                start_new_session=True,  # its own process group, so we can kill all of it
-            )
-            try:
-                proc.communicate(json.dumps(args).encode(), timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                raise CandidateError(f"timed out after {timeout_s:g} s and was killed") from None
-            finally:
-                # Also stops whatever it left running in the background.
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-            # Only the tail: a candidate may have written gigabytes.
-            stderr.seek(max(0, stderr.seek(0, os.SEEK_END) - 2000))
-            tail = stderr.read().decode(errors="replace").strip()
-        if proc.returncode != 0:
-            raise CandidateError(f"exited with status {proc.returncode}: {tail}")
-        try:
-            return strict_json_loads(output.read_text())
-        except (OSError, ValueError) as exc:
-            raise CandidateError(f"returned no valid JSON result: {exc}") from None
+    result = run_candidate(program_path, function, args=args, timeout=timeout_s)
+    if not result.ok:
+        raise CandidateError(f"{result.failure}: {result.error}")
+    return result.value
 
 
 def _timeout_s() -> float:
@@ -209,7 +140,7 @@ def evaluate(program_path: str) -> dict[str, Any]:
         and for valid packings ``sum_radii`` and ``min_radius``.
     """
     try:
-        result = run_candidate(program_path, "run_packing", [], _timeout_s())
+        result = call_candidate(program_path, "run_packing", [], _timeout_s())
     except CandidateError as exc:
         return _failure(f"run_packing() failed: {exc}")
     try:

@@ -1,0 +1,189 @@
+"""OpenAI-compatible chat-completions provider (OpenAI, vLLM, Ollama, llama.cpp server, ...).
+
+The ``openai`` SDK is imported when a model is built, never at package import, and its
+types never leave this module: callers get Cambrian's :class:`Completion`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from types import ModuleType
+from typing import Any
+
+from .._exceptions import ModelError, ModelResponseError
+from ._catalog import ModelInfo, estimate_tokens, resolve_api_key
+from ._retry import (
+    RetryPolicy,
+    TransientError,
+    call_with_retry,
+    classify_status,
+    error_fields,
+    parse_retry_after,
+    redact,
+)
+from ._types import Completion, GenerateConfig, Message, Usage
+
+# Local servers ignore the key but the SDK insists on one.
+_NO_KEY = "not-needed"
+
+
+def _import_sdk() -> ModuleType:
+    try:
+        import openai
+    except ImportError as exc:
+        raise ModelError(
+            "the OpenAI-compatible provider needs the openai SDK: pip install 'cambrian[openai]'"
+        ) from exc
+    return openai
+
+
+class OpenAIModel:
+    """A model behind an OpenAI-compatible ``/chat/completions`` endpoint.
+
+    Usually built by :func:`~cambrian.models.resolve_model` from a spec such as
+    ``openai/gpt-5-mini`` or ``openai-compatible/qwen@http://127.0.0.1:8000/v1``.
+
+    Args:
+        info: The model's catalog entry (endpoint, limits, prices).
+        api_key: The key; defaults to the environment variable the catalog names.
+        policy: Retry, timeout and circuit-breaker settings.
+
+    Raises:
+        ModelError: The ``openai`` SDK is missing, or a hosted API has no key.
+    """
+
+    def __init__(
+        self, info: ModelInfo, *, api_key: str | None = None, policy: RetryPolicy | None = None
+    ) -> None:
+        self._sdk = _import_sdk()
+        self.info = info
+        self.name = info.spec
+        self._key = resolve_api_key(info, api_key)
+        self._policy = policy or RetryPolicy()
+        self._timeout = self._policy.timeout or info.timeout
+        # An SDK client binds its connection pool to one event loop; keep one per loop.
+        self._client: tuple[asyncio.AbstractEventLoop, Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"OpenAIModel({self.info.spec!r})"
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections opened in the running event loop.
+
+        Call it when done with the model (the engine does at the end of a run); a
+        model used again afterwards opens new connections.
+        """
+        if self._client is not None and self._client[0] is asyncio.get_running_loop():
+            client, self._client = self._client[1], None
+            await client.close()
+
+    def _get_client(self) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client[0] is not loop:
+            client = self._sdk.AsyncOpenAI(
+                api_key=self._key or _NO_KEY,
+                base_url=self.info.base_url,
+                timeout=self._timeout,
+                max_retries=0,  # one retry policy: ours
+            )
+            self._client = (loop, client)
+        return self._client[1]
+
+    def _params(self, messages: list[Message], config: GenerateConfig) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "model": self.info.name,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+        }
+        if config.temperature is not None and self.info.supports_temperature:
+            params["temperature"] = config.temperature
+        if config.max_tokens is not None:
+            params[self.info.max_tokens_param] = config.max_tokens
+        if config.seed is not None:
+            params["seed"] = config.seed
+        return params
+
+    async def generate(
+        self, messages: list[Message], config: GenerateConfig | None = None
+    ) -> Completion:
+        """Ask the endpoint for one reply.
+
+        Returns:
+            The reply; ``finish_reason == "length"`` when it was cut off.
+
+        Raises:
+            ModelError: The user must act (bad key, no quota, unknown model, bad request).
+            ModelUnavailableError: Still failing after retries, or the circuit is open.
+            ModelResponseError: The reply was unusable (malformed, no choices, no content).
+        """
+        params = self._params(messages, config or GenerateConfig())
+        client = self._get_client()
+
+        async def attempt() -> Completion:
+            return await self._attempt(client, params, messages)
+
+        return await call_with_retry(
+            f"openai:{self.info.base_url}", attempt, self._policy, timeout=self._timeout
+        )
+
+    async def _attempt(
+        self, client: Any, params: dict[str, Any], messages: list[Message]
+    ) -> Completion:
+        sdk = self._sdk
+        where = self.info.spec
+        if self.info.base_url not in where:
+            where += f" at {self.info.base_url}"
+        failure: Exception
+        try:
+            response = await client.chat.completions.create(**params)
+        except sdk.APIStatusError as exc:
+            code, message = error_fields(exc.body)
+            failure = classify_status(
+                where,
+                exc.status_code,
+                message=redact(message, self._key),
+                code=code,
+                retry_after=parse_retry_after(exc.response.headers),
+                key_env=self.info.api_key_env,
+            )
+        except sdk.APITimeoutError:
+            failure = TransientError(f"no reply within {self._timeout:g}s")
+        except sdk.APIConnectionError as exc:
+            cause = type(exc.__cause__).__name__ if exc.__cause__ else "connection error"
+            failure = TransientError(f"connection failed ({cause})")
+        except (sdk.APIResponseValidationError, json.JSONDecodeError) as exc:
+            failure = ModelResponseError(f"{where}: malformed response body ({type(exc).__name__})")
+        else:
+            return self._completion(response, messages, where)
+        # Raised outside the handler so the vendor exception (whose message may quote
+        # the key, and whose request carries it) is not chained as __context__.
+        raise failure
+
+    def _completion(self, response: Any, messages: list[Message], where: str) -> Completion:
+        # Compatible servers vary; read defensively instead of trusting the SDK's types.
+        choices = getattr(response, "choices", None)
+        if not isinstance(choices, list) or not choices:
+            raise ModelResponseError(f"{where}: the reply has no choices")
+        choice = choices[0]
+        finish = getattr(choice, "finish_reason", None) or "stop"
+        content = getattr(getattr(choice, "message", None), "content", None)
+        if finish == "length":
+            text = content if isinstance(content, str) else ""
+        elif isinstance(content, str):
+            text = content
+        else:
+            raise ModelResponseError(
+                f"{where}: the reply has no content (finish_reason {finish!r})"
+            )
+        usage = getattr(response, "usage", None)
+        prompt = getattr(usage, "prompt_tokens", None)
+        completion = getattr(usage, "completion_tokens", None)
+        if not isinstance(prompt, int) or not isinstance(completion, int):
+            prompt = sum(estimate_tokens(m.content) for m in messages)
+            completion = estimate_tokens(text)
+        return Completion(
+            text=text,
+            model=self.info.spec,
+            usage=Usage(prompt, completion, self.info.cost(prompt, completion)),
+            finish_reason=str(finish),
+        )
