@@ -354,3 +354,39 @@ def test_model_errors_stop_pause_or_fail_the_proposal(quad_task: Path, tmp_path:
     )
     assert stopped.stop_reason.startswith("model error: 401") and stopped.samples == 0
     assert stopped.best_score is not None  # the seed was still evaluated; resumable later
+
+
+RUN_CANDIDATE_EVALUATOR = """\
+from cambrian import run_candidate
+
+
+def evaluate(program_path):
+    result = run_candidate(program_path, "solve", timeout=1.0)
+    if not result.ok:
+        return {"combined_score": 0.0, "correct": False, "feedback": result.error,
+                "failure": result.failure}
+    x, y = result.value
+    return {"combined_score": 1.0 / (1.0 + (x - 0.7) ** 2 + (y - 1.5) ** 2)}
+"""
+
+
+def test_candidate_failure_kind_reported_by_the_evaluator_is_recorded(tmp_path: Path) -> None:
+    task = write_task(tmp_path / "t", evaluator=RUN_CANDIDATE_EVALUATOR)
+    replies = [
+        "```python\nX = 0.5\nY = 1.5\n```",
+        "```python\nX = 0.3\nY = 2.0\nwhile True:\n    pass\n```",
+    ]
+    evolve(
+        task,
+        model=ScriptedModel(replies),
+        run_dir=tmp_path / "run",
+        config={
+            "budget": {"max_samples": 2},
+            "concurrency": {"proposals": 1, "evaluations": 1},
+            "propose": {"operators": {"rewrite": 1.0}},
+        },
+    )
+    table = rows(tmp_path / "run")
+    assert (table[1]["status"], table[1]["failure"]) == ("done", None)
+    assert (table[2]["status"], table[2]["failure"]) == ("failed", "timeout")
+    assert "did not return within 1 s" in table[2]["error"]

@@ -85,3 +85,12 @@ def test_parse_correct() -> None:
     assert parse_correct('{"correct": false, "error": "boom"}') == (False, "boom")
     with pytest.raises(ResultError):
         parse_correct('{"correct": "yes"}')
+
+
+def test_evaluator_can_report_the_candidates_failure_kind() -> None:
+    from cambrian.evaluate import parse_result
+
+    parsed = parse_result({"combined_score": 0.0, "failure": "timeout", "feedback": "too slow"})
+    assert parsed.failure == "timeout" and parsed.correct is False
+    with pytest.raises(ResultError, match="'failure' must be one of"):
+        parse_result({"combined_score": 0.0, "failure": "bored"})

@@ -27,6 +27,7 @@ from ..archive import Archive
 from ..evaluate import EvalResult, describe_isolation, evaluate_program
 from ..models import Model, model_info
 from ..propose import OperatorInfo, ProposalContext, get_operator
+from ..sandbox._fs import remove_tree
 from ..store import NewCandidate, RunStore, code_hash, is_transient, row_to_program
 from ..task import Files, Task
 from ._events import Event, EventHandler, EventKind, RunSummary
@@ -156,9 +157,13 @@ class Engine:
                 f"run directory {str(self.run_dir)!r} belongs to another task"
                 f" ({store.get_meta('task_root')!r}); use a new --run-dir"
             )
-        store.set_meta("config", self.config.model_dump(mode="json"))
+        # The evaluator's environment may hold secrets: it is not written to the run
+        # database (a resume reads it again from the task's own settings).
+        store.set_meta(
+            "config", self.config.model_dump(mode="json", exclude={"evaluator": {"env"}})
+        )
         store.set_meta("isolation", describe_isolation())
-        shutil.rmtree(self.run_dir / "work", ignore_errors=True)
+        remove_tree(self.run_dir / "work")
         self._requeued, self._poisoned = store.recover(self.config.max_attempts)
 
         for program in store.finished_programs():
@@ -472,7 +477,7 @@ class Engine:
                         raise
                     result = None
                 finally:
-                    shutil.rmtree(work_dir, ignore_errors=True)
+                    remove_tree(work_dir)
                 # A full host disk fails evaluations through no fault of the candidate
                 # (the worker cannot even write its result): wait for space and evaluate
                 # again. Bounded, so a candidate that fills the disk itself cannot loop.

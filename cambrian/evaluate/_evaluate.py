@@ -8,7 +8,6 @@ import importlib
 import json
 import os
 import secrets
-import shutil
 import signal
 import sys
 from pathlib import Path, PurePosixPath
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from cambrian.sandbox import Limits, ProcessResult, run_process
 from cambrian.sandbox._candidate import ENV_VAR as CANDIDATE_ENV
 from cambrian.sandbox._cgroup import probe as cgroup_probe
+from cambrian.sandbox._fs import remove_tree
 
 from . import _worker
 from ._config import EvaluatorConfig
@@ -163,7 +163,7 @@ def _prepare(work_dir: Path, files: Files) -> None:
     """Write the candidate into a fresh ``work_dir/program`` and clear stale outputs."""
     work_dir.mkdir(parents=True, exist_ok=True)
     for stale in ("program", "results", "tmp"):
-        shutil.rmtree(work_dir / stale, ignore_errors=True)
+        remove_tree(work_dir / stale)
     (work_dir / "result.json").unlink(missing_ok=True)
     (work_dir / "tmp").mkdir()
     program_dir = work_dir / "program"
@@ -244,6 +244,21 @@ def _from_envelope(envelope: dict[str, Any], proc: ProcessResult) -> EvalResult:
         correct, correct_error = parse_correct(correct_json)
         if correct_error:
             all_artifacts["correct.error"] = correct_error
+    if parsed.failure is not None:
+        # The evaluator ran the candidate and says how it failed: record that kind, so
+        # failures can be counted and fed back like the sandbox's own.
+        failed = EvalResult(
+            ok=False,
+            failure=parsed.failure,  # type: ignore[arg-type]
+            error=parsed.feedback or f"the candidate failed ({parsed.failure})",
+            combined_score=parsed.combined_score,
+            metrics=parsed.metrics,
+            feedback=parsed.feedback,
+            artifacts=all_artifacts,
+            warnings=[*parsed.warnings, *map(str, warnings)],
+        )
+        _attach(failed, proc)
+        return failed
     result = EvalResult(
         ok=True,
         combined_score=parsed.combined_score,

@@ -43,15 +43,22 @@ class ParsedResult:
         metrics: Every numeric value, nested objects flattened as ``"outer.inner"``.
         artifacts: Every string value (capped), for feedback to the model.
         feedback: Free-text feedback (``feedback`` or Shinka's ``text_feedback``).
+        failure: The candidate's failure kind when the evaluator reports one (e.g. the
+            ``failure`` of a :class:`~cambrian.sandbox.CandidateResult`).
         warnings: Values that were ignored or truncated.
     """
 
     combined_score: float
     correct: bool = True
+    failure: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     artifacts: dict[str, str] = field(default_factory=dict)
     feedback: str = ""
     warnings: list[str] = field(default_factory=list)
+
+
+# Failure kinds an evaluator may report for the candidate it ran (run_candidate's).
+CANDIDATE_FAILURES = ("timeout", "oom", "crash", "invalid_result", "compile_error")
 
 
 def cap_text(text: str, limit: int = MAX_ARTIFACT_CHARS) -> str:
@@ -121,7 +128,9 @@ def parse_result(data: str | bytes | Mapping[str, Any]) -> ParsedResult:
 
     Numbers become metrics, strings artifacts, nested objects (Shinka's ``public`` /
     ``private``) are flattened as ``"public.x"``. ``combined_score`` is required and
-    must be a finite number (not a bool); ``correct`` must be a bool when present.
+    must be a finite number (not a bool); ``correct`` must be a bool when present;
+    ``failure``, when present, is the kind of failure of the candidate the evaluator ran
+    (one of :data:`CANDIDATE_FAILURES`) and makes the evaluation a failed one.
 
     Args:
         data: The result as JSON text, or an already decoded mapping.
@@ -152,6 +161,14 @@ def parse_result(data: str | bytes | Mapping[str, Any]) -> ParsedResult:
         if not isinstance(correct, bool):
             raise ResultError(f"'correct' must be true or false, got {correct!r}")
         out.correct = correct
+    failure = rest.pop("failure", None)
+    if failure is not None:
+        if failure not in CANDIDATE_FAILURES:
+            raise ResultError(
+                f"'failure' must be one of {', '.join(CANDIDATE_FAILURES)}, got {failure!r}"
+            )
+        out.failure = failure
+        out.correct = False
     for key in _FEEDBACK_KEYS:
         text = rest.pop(key, None)
         if text is None:

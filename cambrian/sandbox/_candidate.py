@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from . import _runner
 from ._backends import run_process, select_backend
+from ._fs import remove_tree
 from ._limits import Limits
 
 CandidateFailure = Literal["timeout", "oom", "crash", "invalid_result", "compile_error"]
@@ -223,7 +224,7 @@ async def _run(
         )
         return _interpret(proc, result_file, entry, limits)
     finally:
-        shutil.rmtree(base, ignore_errors=True)
+        remove_tree(base)
 
 
 def _last_line(text: str) -> str:

@@ -38,6 +38,10 @@ DEFAULT_TIMEOUT_S = 30.0
 class CandidateError(Exception):
     """The candidate crashed, timed out or returned something that is not strict JSON."""
 
+    def __init__(self, failure: str, message: str) -> None:
+        super().__init__(f"{failure}: {message}")
+        self.failure = failure  # timeout, oom, crash, invalid_result or compile_error
+
 
 def call_candidate(program_path: str, function: str, args: list[Any], timeout_s: float) -> Any:
     """``function(*args)`` from the candidate program, run in its own sandbox.
@@ -47,7 +51,7 @@ def call_candidate(program_path: str, function: str, args: list[Any], timeout_s:
     """
     result = run_candidate(program_path, function, args=args, timeout=timeout_s)
     if not result.ok:
-        raise CandidateError(f"{result.failure}: {result.error}")
+        raise CandidateError(result.failure or "crash", result.error)
     return result.value
 
 
@@ -125,8 +129,12 @@ def check_packing(points: list[tuple[Fraction, Fraction]], radii: list[Fraction]
 # ---------------------------------------------------------------------------------------
 
 
-def _failure(message: str) -> dict[str, Any]:
-    return {"combined_score": 0.0, "correct": False, "feedback": message}
+def _failure(message: str, failure: str | None = None) -> dict[str, Any]:
+    result: dict[str, Any] = {"combined_score": 0.0, "correct": False, "feedback": message}
+    if failure is not None:
+        # How the candidate failed (timeout, crash…), so Cambrian records that kind.
+        result["failure"] = failure
+    return result
 
 
 def evaluate(program_path: str) -> dict[str, Any]:
@@ -142,7 +150,7 @@ def evaluate(program_path: str) -> dict[str, Any]:
     try:
         result = call_candidate(program_path, "run_packing", [], _timeout_s())
     except CandidateError as exc:
-        return _failure(f"run_packing() failed: {exc}")
+        return _failure(f"run_packing() failed: {exc}", exc.failure)
     try:
         points, radii = parse_packing(result)
         check_packing(points, radii)

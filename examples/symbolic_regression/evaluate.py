@@ -41,6 +41,10 @@ NOISE = 0.02
 class CandidateError(Exception):
     """The candidate crashed, timed out or returned something that is not strict JSON."""
 
+    def __init__(self, failure: str, message: str) -> None:
+        super().__init__(f"{failure}: {message}")
+        self.failure = failure  # timeout, oom, crash, invalid_result or compile_error
+
 
 def call_candidate(program_path: str, function: str, args: list[Any], timeout_s: float) -> Any:
     """``function(*args)`` from the candidate program, run in its own sandbox.
@@ -50,7 +54,7 @@ def call_candidate(program_path: str, function: str, args: list[Any], timeout_s:
     """
     result = run_candidate(program_path, function, args=args, timeout=timeout_s)
     if not result.ok:
-        raise CandidateError(f"{result.failure}: {result.error}")
+        raise CandidateError(result.failure or "crash", result.error)
     return result.value
 
 
@@ -97,8 +101,12 @@ def _check_predictions(predictions: Any, expected_length: int) -> str | None:
     return None
 
 
-def _failure(message: str) -> dict[str, Any]:
-    return {"combined_score": 0.0, "correct": False, "feedback": message}
+def _failure(message: str, failure: str | None = None) -> dict[str, Any]:
+    result: dict[str, Any] = {"combined_score": 0.0, "correct": False, "feedback": message}
+    if failure is not None:
+        # How the candidate failed (timeout, crash…), so Cambrian records that kind.
+        result["failure"] = failure
+    return result
 
 
 def evaluate(program_path: str) -> dict[str, Any]:
@@ -116,7 +124,7 @@ def evaluate(program_path: str) -> dict[str, Any]:
     try:
         predictions = call_candidate(program_path, "predict", [xs], _timeout_s())
     except CandidateError as exc:
-        return _failure(f"predict() failed: {exc}")
+        return _failure(f"predict() failed: {exc}", exc.failure)
     problem = _check_predictions(predictions, len(xs))
     if problem is not None:
         return _failure(problem)
