@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._config import build_config, merge_settings
+from ._config import RunConfig, build_config, merge_settings
 from ._exceptions import RunStoreError
 from .engine import Engine, EventHandler, RunSummary
-from .models import Model, resolve_model
+from .models import EnsembleModel, Model, resolve_model
 from .store import RunStore
 from .task import load_task
 
@@ -19,10 +19,28 @@ def default_run_dir(task_name: str) -> Path:
     return Path("runs") / f"{task_name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
+def build_model(cfg: RunConfig) -> Model:
+    """The model a configuration names: one model, or a bandit ensemble of several."""
+    specs = [cfg.model] if isinstance(cfg.model, str) else list(cfg.model or [])
+    members = [resolve_model(spec) for spec in specs]
+    ens = cfg.ensemble
+    if len(members) == 1 and not ens.temperatures:
+        return members[0]
+    return EnsembleModel(
+        members,
+        strategy=ens.strategy,
+        weights=ens.weights,
+        temperatures=ens.temperatures,
+        cost_weight=ens.cost_weight,
+        exploration=ens.exploration,
+        seed=cfg.seed,
+    )
+
+
 def evolve(
     task_dir: str | Path,
     *,
-    model: Model | str | None = None,
+    model: Model | str | list[str] | None = None,
     run_dir: str | Path | None = None,
     config: dict[str, Any] | None = None,
     on_event: EventHandler | None = None,
@@ -32,8 +50,8 @@ def evolve(
 
     Args:
         task_dir: A Cambrian, OpenEvolve or ShinkaEvolve task directory.
-        model: A Model, a model spec string, or None for the built-in
-            model-free ``numeric_mutation`` operator.
+        model: A Model, a model spec string, several specs (a bandit ensemble), or
+            None for the built-in model-free ``numeric_mutation`` operator.
         run_dir: Where the run database goes; an existing run directory of the
             same task is resumed.
         config: Nested overrides of :class:`RunConfig` fields, e.g.
@@ -46,12 +64,12 @@ def evolve(
     """
     task = load_task(task_dir)
     overrides = dict(config or {})
-    if isinstance(model, str):
+    if isinstance(model, str | list):
         overrides["model"] = model
     cfg = build_config(task.settings, overrides)
-    resolved = model if model is not None and not isinstance(model, str) else None
+    resolved = model if model is not None and not isinstance(model, str | list) else None
     if resolved is None and cfg.model:
-        resolved = resolve_model(cfg.model)
+        resolved = build_model(cfg)
     engine = Engine(
         task,
         cfg,

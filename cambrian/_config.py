@@ -7,7 +7,7 @@ three places (``budget.max_samples`` ⇔ ``--max-samples`` ⇔ ``[budget] max_sa
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -57,10 +57,35 @@ class ProposeConfig(_Strict):
     """Times a reply whose edit does not apply is sent back with the error."""
     duplicate_retries: int = Field(3, ge=0)
     """Times a proposal identical to an existing program is resampled."""
+    novelty_threshold: float | None = Field(0.99, gt=0, le=1)
+    """Model proposals whose normalised token 3-grams are at least this similar
+    (Jaccard) to a program of the parent's island are rejected before evaluation and
+    asked again; None keeps only the exact-duplicate check."""
+    record: bool = True
+    """Store every prompt and reply (compressed) in the run database, for replay."""
+    context_tokens: int | None = Field(None, ge=256)
+    """Prompt budget in tokens; default: the model's context window minus max_tokens.
+    Inspirations are dropped, then feedback cut, before a proposal is given up."""
     mutation_max_literals: int = Field(3, ge=1)
     """numeric_mutation: most literals changed at once."""
     mutation_scale: tuple[float, float] = (0.001, 0.3)
     """numeric_mutation: relative step sizes are drawn log-uniformly from this range."""
+
+
+class EnsembleConfig(_Strict):
+    """How a run with several models (or a temperature list) picks one per proposal."""
+
+    strategy: Literal["ucb", "thompson", "fixed"] = "ucb"
+    """Cost-aware UCB1, Thompson sampling, or fixed weights; rewarded by the
+    improvement of each child over its parent."""
+    weights: list[float] | None = None
+    """Per-model weights for ``fixed``."""
+    temperatures: list[float] | None = None
+    """Each call draws its temperature from this list."""
+    cost_weight: float = Field(1.0, ge=0)
+    """How strongly cost divides a model's score (0: ignore cost)."""
+    exploration: float = Field(1.0, ge=0)
+    """UCB exploration constant."""
 
 
 class RunConfig(_Strict):
@@ -68,8 +93,10 @@ class RunConfig(_Strict):
 
     seed: int = 0
     """Random seed: selection and local operators are deterministic given it."""
-    model: str | None = None
-    """Model to propose with; ``None`` uses the built-in numeric mutation operator."""
+    model: str | list[str] | None = None
+    """Model spec(s) to propose with; several form an ensemble. ``None`` uses the
+    built-in numeric mutation operator."""
+    ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
     budget: Budget = Field(default_factory=Budget)
     concurrency: Concurrency = Field(default_factory=Concurrency)
     archive: ArchiveConfig = Field(default_factory=ArchiveConfig)

@@ -86,3 +86,7 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.endswith("_API_KEY"):
             monkeypatch.delenv(key)
+    # `cambrian run` defaults to the embedded LLM where one is installed; tests that
+    # drive the CLI (and their subprocesses) use the fast built-in operator unless
+    # they say otherwise.
+    monkeypatch.setenv("CAMBRIAN_MODEL", "none")

@@ -88,3 +88,17 @@ def test_run_header_warns_when_the_evaluator_runs_candidates_itself(
         == 0
     )
     assert "weaker isolation" in capsys.readouterr().out
+
+
+def test_model_choice_defaults_to_the_embedded_llm_only_when_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cambrian.cli import _main
+
+    monkeypatch.setattr(_main, "local_model_available", lambda: True)
+    assert _main._choose_model(None)[0] == f"local/{_main.DEFAULT_LOCAL_MODEL}"
+    assert _main._choose_model("none")[0] is None
+    assert _main._choose_model("openai/gpt-5-mini")[0] == "openai/gpt-5-mini"
+    monkeypatch.setattr(_main, "local_model_available", lambda: False)
+    model, proposer = _main._choose_model(None)
+    assert model is None and "cambrian models install" in proposer

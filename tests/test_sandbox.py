@@ -310,3 +310,45 @@ def test_capped_buffer_small_output_is_verbatim() -> None:
     buf.feed(b"hello")
     assert buf.text() == "hello"
     assert buf.dropped == 0
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.001, 0.005, 0.02])
+def test_cancel_while_starting_leaves_nothing_behind(tmp_path: Path, delay: float) -> None:
+    """A stop that lands while the child is being started must not hang or leak it."""
+    import uuid
+
+    marker = f"cambrian-spawn-race-{uuid.uuid4().hex}"
+
+    async def scenario() -> None:
+        task = asyncio.ensure_future(
+            run_process(
+                [sys.executable, "-c", "import time; time.sleep(60)", marker],
+                cwd=tmp_path,
+                env={"PATH": os.environ.get("PATH", "")},
+                limits=Limits(timeout_s=30),
+            )
+        )
+        await asyncio.sleep(delay)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, 10)
+
+    asyncio.run(scenario())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        alive = [
+            p
+            for p in Path("/proc").iterdir()
+            if p.name.isdigit() and marker.encode() in _cmdline(p)
+        ]
+        if not alive:
+            break
+        time.sleep(0.05)
+    assert not alive
+
+
+def _cmdline(proc: Path) -> bytes:
+    try:
+        return (proc / "cmdline").read_bytes()
+    except OSError:
+        return b""

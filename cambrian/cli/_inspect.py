@@ -41,8 +41,26 @@ def status(run_dir: Path) -> dict[str, Any]:
             "SELECT COUNT(*) FROM programs c JOIN programs p ON c.parent_id = p.id"
             " WHERE c.status = 'done' AND c.correct = 1 AND c.score > p.score"
         ).fetchone()[0]
+        by_model = {}
+        for r in store.db.execute(
+            "SELECT c.model, COUNT(*), SUM(c.prompt_tokens), SUM(c.completion_tokens),"
+            " SUM(c.cost), SUM(c.status = 'done' AND c.correct = 1 AND c.score > p.score)"
+            " FROM programs c LEFT JOIN programs p ON c.parent_id = p.id"
+            " WHERE c.model IS NOT NULL GROUP BY c.model ORDER BY c.model"
+        ):
+            by_model[r[0]] = {
+                "proposals": r[1],
+                "prompt_tokens": r[2],
+                "completion_tokens": r[3],
+                "cost": r[4],
+                "improvements": r[5] or 0,
+                "cost_per_improvement": r[4] / r[5] if r[5] else None,
+            }
+        calls = store.db.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
         return {
             "run_dir": str(run_dir),
+            "by_model": by_model,
+            "recorded_calls": calls,
             "task": store.get_meta("task_name"),
             "task_root": store.get_meta("task_root"),
             "live": _is_live(run_dir),

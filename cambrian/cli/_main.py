@@ -20,6 +20,7 @@ from .. import __version__
 from .._api import default_run_dir, evolve, resume
 from .._exceptions import CambrianError
 from ..evaluate import describe_isolation, evaluator_isolation
+from ..models._local import DEFAULT_LOCAL_MODEL, local_model_available
 from ..sandbox import diagnose
 from ..task import load_task
 from . import _inspect
@@ -63,11 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--run-dir", type=Path, help="where the run database goes")
     run.add_argument(
         "--model",
-        default=os.environ.get("CAMBRIAN_MODEL"),
+        action="append",
         help="model spec: provider/model (openai/gpt-5-mini, anthropic/claude-…,"
         " openai-compatible/NAME@http://host:port/v1, local/NAME), python:module:attr or"
-        " scripted:replies.json; default: the built-in numeric_mutation operator (no LLM)."
-        " Env: CAMBRIAN_MODEL",
+        " scripted:replies.json, or none (the built-in numeric_mutation operator). Default:"
+        " the embedded local LLM when installed (cambrian models install), else none."
+        " Repeat to let a bandit choose among several models. Env: CAMBRIAN_MODEL",
     )
     run.add_argument("--seed", type=int, help="random seed")
     run.add_argument("--islands", type=int, help="number of islands")
@@ -111,10 +113,33 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+_BUILT_IN = ("none", "numeric_mutation")
+
+
+def _choose_model(requested: str | None) -> tuple[str | None, str]:
+    """The model spec to use and how to describe the proposer.
+
+    With no ``--model`` (and no CAMBRIAN_MODEL), the embedded local LLM is the default
+    when it is installed; otherwise the built-in model-free operator.
+    """
+    if requested is not None and requested not in _BUILT_IN:
+        return requested, requested
+    if requested is None and local_model_available():
+        spec = f"local/{DEFAULT_LOCAL_MODEL}"
+        return spec, f"{spec} (embedded LLM on the CPU; --model none for numeric_mutation)"
+    hint = "" if requested else "; `cambrian models install` adds an embedded LLM"
+    return None, f"numeric_mutation (built-in, no LLM: perturbs numeric literals{hint})"
+
+
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     task = load_task(args.task_dir)
     run_dir = args.run_dir or default_run_dir(task.name)
-    proposer = args.model or "numeric_mutation (built-in, no LLM: perturbs numeric literals)"
+    requested = args.model or [os.environ.get("CAMBRIAN_MODEL") or None]
+    if len(requested) > 1:
+        model: str | list[str] | None = list(requested)
+        proposer = f"ensemble of {', '.join(requested)}"
+    else:
+        model, proposer = _choose_model(requested[0])
     console.print(
         f"[bold]Cambrian {__version__}[/] — task [bold]{task.name}[/] ({task.format} format)"
     )
@@ -134,7 +159,7 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     with RunDisplay(console, max_samples) as display:
         summary = evolve(
             args.task_dir,
-            model=args.model,
+            model=model,
             run_dir=run_dir,
             config=overrides,
             on_event=display,
@@ -175,6 +200,13 @@ def _cmd_status(args: argparse.Namespace, console: Console) -> int:
         f"tokens {info['prompt_tokens']} in / {info['completion_tokens']} out; cost ${info['cost']:.4f};"
         f" elapsed {info['elapsed_s'] or 0:.1f}s"
     )
+    for name, spend in info["by_model"].items():
+        per = spend["cost_per_improvement"]
+        console.print(
+            f"  {escape(name)}: {spend['proposals']} proposals, {spend['improvements']}"
+            f" improvements, {spend['prompt_tokens']}+{spend['completion_tokens']} tokens,"
+            f" ${spend['cost']:.4f}" + (f" (${per:.4f} per improvement)" if per else "")
+        )
     return 0
 
 

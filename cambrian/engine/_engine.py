@@ -23,10 +23,10 @@ from typing import TypeVar
 from .. import __version__
 from .._config import RunConfig
 from .._exceptions import ModelError, ModelUnavailableError, RunStoreError
-from ..archive import Archive
+from ..archive import Archive, Program
 from ..evaluate import EvalResult, describe_isolation, evaluate_program
-from ..models import Model, model_info
-from ..propose import OperatorInfo, ProposalContext, get_operator
+from ..models import EnsembleModel, Model, RecordingModel, model_info
+from ..propose import NoveltyFilter, OperatorInfo, ProposalContext, get_operator
 from ..sandbox._fs import remove_tree
 from ..store import NewCandidate, RunStore, code_hash, is_transient, row_to_program
 from ..task import Files, Task
@@ -57,6 +57,12 @@ def default_operators(model: Model | None, spec: str | None) -> dict[str, float]
     return {"diff": 0.6, "rewrite": 0.3, "fix": 0.1}
 
 
+def _find_ensemble(model: Model | None) -> EnsembleModel | None:
+    while model is not None and not isinstance(model, EnsembleModel):
+        model = getattr(model, "inner", None)
+    return model
+
+
 class Engine:
     """Drives one run directory.
 
@@ -85,7 +91,8 @@ class Engine:
         self.model = model
         self._on_event = on_event
         self._handle_signals = handle_signals
-        weights = config.propose.operators or default_operators(model, config.model)
+        first = config.model[0] if isinstance(config.model, list) else config.model
+        weights = config.propose.operators or default_operators(model, first)
         self._operators: list[tuple[OperatorInfo, float]] = []
         for name, weight in sorted(weights.items()):
             info = get_operator(name)
@@ -98,6 +105,8 @@ class Engine:
         if not self._operators:
             raise ModelError("no operator has a positive weight in propose.operators")
         self.archive = Archive(config.archive)
+        self._novelty = NoveltyFilter(config.propose.novelty_threshold or 1.0)
+        self._pending: set[int] = set()  # proposed, not yet evaluated
         self.failures: dict[str, int] = {}
         self._samples = 0
         self._model_backoff = 1.0
@@ -123,6 +132,15 @@ class Engine:
     async def run(self) -> RunSummary:
         """Run until a budget is reached, the target is hit, or a stop is requested."""
         self.store = RunStore(self.run_dir)
+        if (
+            self.model is not None
+            and self.config.propose.record
+            and not isinstance(self.model, RecordingModel)  # already recording
+        ):
+            # Every prompt and reply goes into the run database (compressed), so a run
+            # can be inspected and replayed (`--model replay:RUN_DIR`).
+            self.model = RecordingModel(self.model, record=self.store.db)
+        self._ensemble = _find_ensemble(self.model)
         try:
             self._open()
             self._install_signals()
@@ -170,6 +188,7 @@ class Engine:
             self._count_failure(program.failure)
             if program.failure not in PROPOSAL_FAILURES:
                 self.archive.add(program)
+                self._novelty.remember(program.id, program.files)
         for row in store.rows():
             if row["parent_id"] is not None and row["parent_id"] in self.archive:
                 self.archive.record_child(row["parent_id"])
@@ -184,6 +203,10 @@ class Engine:
                     sample=None,
                 )
             )
+        if self._ensemble is not None:
+            state = store.get_meta("ensemble_state")
+            if state is not None:  # resume the bandit exactly where it was
+                self._ensemble.load_state(state)
         self._samples = store.samples()
         self._reserved = self._samples  # recorded samples + proposals in flight
         self._next_sample = store.next_sample()
@@ -194,6 +217,7 @@ class Engine:
         self._queue: asyncio.Queue[int] = asyncio.Queue()
         for pid in store.queued_ids():
             self._queue.put_nowait(pid)
+            self._pending.add(pid)
         resumed = f"resumed after {self._samples} samples" if self._samples else ""
         if self._requeued or self._poisoned:
             resumed += (
@@ -392,7 +416,9 @@ class Engine:
             rng=rng,
             model=self.model,
             settings=self.config.propose,
-            is_duplicate=self._is_duplicate,
+            is_duplicate=self._novelty_check(parent.island)
+            if info.needs_model
+            else self._is_duplicate,
         )
         started = time.monotonic()
         try:
@@ -431,6 +457,7 @@ class Engine:
         self._samples += 1
         self._cost += proposal.usage.cost
         if proposal.failure is not None:
+            self._reward(proposal.model, 0.0, proposal.usage.cost)
             failure, error = proposal.failure, proposal.error
             pid = await self._persist(
                 "recording a proposal", lambda: self.store.add_failed(cand, failure, error)
@@ -439,19 +466,37 @@ class Engine:
             self._emit("proposal_failed", program_id=pid, message=proposal.error[:200])
             return True
         pid = await self._persist("recording a proposal", lambda: self.store.add_candidate(cand))
+        self._novelty.remember(pid, cand.files)
+        self._pending.add(pid)
         self._queue.put_nowait(pid)
         self._emit("proposed", program_id=pid, message=proposal.change)
         return True
 
-    def _is_duplicate(self, files: Files) -> bool:
-        return self.store.has_hash(code_hash(files))
+    def _is_duplicate(self, files: Files) -> str | None:
+        if self.store.has_hash(code_hash(files)):
+            return "this exact program already exists in the run"
+        return None
+
+    def _novelty_check(self, island: int) -> Callable[[Files], str | None]:
+        """Exact duplicates anywhere, near-duplicates of the island or of pending work."""
+        if self.config.propose.novelty_threshold is None:
+            return self._is_duplicate
+
+        def check(files: Files) -> str | None:
+            against = [p.id for p in self.archive.members(island)] + sorted(self._pending)
+            return self._is_duplicate(files) or self._novelty.judge(files, against)
+
+        return check
 
     # -- evaluating --------------------------------------------------------------
     async def _evaluator(self) -> None:
         while True:
             pid = await self._queue.get()
             try:
-                await self._evaluate(pid)
+                # After a stop, queued work waits for the next session: starting it now
+                # would only race the cancellation that is on its way.
+                if not self._stopped.is_set():
+                    await self._evaluate(pid)
             finally:
                 self._queue.task_done()
 
@@ -501,6 +546,9 @@ class Engine:
         assert finished is not None
         program = row_to_program(finished)
         self.archive.add(program)
+        self._pending.discard(pid)
+        self._reward_child(program, finished["model"], finished["cost"])
+        self._novelty.remember(pid, program.files)
         self._count_failure(program.failure)
         best = self.archive.best
         self._emit("evaluated", program_id=pid, score=program.score, message=program.failure or "")
@@ -509,6 +557,29 @@ class Engine:
             target = self.config.budget.target_score
             if target is not None and best.score is not None and best.score >= target:
                 self.request_stop(f"target_score {target} reached")
+
+    # -- ensemble rewards ---------------------------------------------------------
+    def _reward_child(self, child: Program, model: str | None, cost: float) -> None:
+        """Reward the model that proposed ``child`` with its relative improvement."""
+        parent = None
+        if child.parent_id is not None and child.parent_id in self.archive:
+            parent = self.archive.get(child.parent_id)
+        reward = 0.0
+        if child.correct and parent is not None and parent.score is not None:
+            gain = (child.score or 0.0) - parent.score
+            reward = min(1.0, max(0.0, gain / max(abs(parent.score), 1e-9)))
+        self._reward(model, reward, cost)
+
+    def _reward(self, model: str | None, reward: float, cost: float) -> None:
+        if self._ensemble is None or model is None:
+            return
+        try:
+            self._ensemble.update(model, reward, cost)
+        except ValueError:  # a model the ensemble does not know (e.g. after a config change)
+            return
+        # Persisted with every reward, so a resumed run continues the same bandit.
+        with contextlib.suppress(sqlite3.Error, OSError):
+            self.store.set_meta("ensemble_state", self._ensemble.state())
 
     # -- reporting ---------------------------------------------------------------
     def _count_failure(self, failure: str | None) -> None:

@@ -93,8 +93,9 @@ class EnsembleModel:
 
     A member that raises propagates its exception; the ensemble first records that call
     as a reward of 0 at no cost, so a member that keeps failing stops being chosen
-    (otherwise UCB's "untried first" would pick it forever). The engine must therefore
-    call :meth:`update` only for calls that returned a completion.
+    (otherwise its estimate would stay at the prior and Thompson sampling would keep
+    drawing it). The engine must therefore call :meth:`update` only for calls that
+    returned a completion.
     """
 
     def __init__(

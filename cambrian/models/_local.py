@@ -95,6 +95,11 @@ class LocalModel:
         self._load_lock = threading.Lock()
 
     @property
+    def context_window(self) -> int:
+        """Tokens the model sees at once (prompt plus reply)."""
+        return self._n_ctx
+
+    @property
     def loaded(self) -> bool:
         """Whether the weights are in memory."""
         return self._server is not None

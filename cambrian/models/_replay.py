@@ -24,7 +24,6 @@ from ..store._calls import (
     call_count,
     ensure_calls_table,
     find_reply,
-    has_calls_table,
     prompt_hash,
     record_call,
     recorded_calls,
@@ -224,10 +223,18 @@ def _agreement(call: RecordedCall, messages: Sequence[Message]) -> tuple[int, in
     same = 0
     for old, new in zip(call.messages, messages, strict=False):
         if old != new:
-            prefix = os.path.commonprefix([old.content, new.content]) if old.role == new.role else ""
-            return same, len(prefix)
+            return same, _common_prefix(old.content, new.content) if old.role == new.role else 0
         same += 1
     return same, 0
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def _closest(calls: list[RecordedCall], messages: Sequence[Message], index: int) -> RecordedCall:

@@ -26,7 +26,12 @@ from ._retry import RetryPolicy
 from ._testing import FunctionModel, ScriptedModel
 from ._types import Model
 
-_SCHEMES = ("python:module:attr", "scripted:replies.json", "provider/model[@base_url]")
+_SCHEMES = (
+    "python:module:attr",
+    "scripted:replies.json",
+    "replay:RUN_DIR",
+    "provider/model[@base_url]",
+)
 
 
 def resolve_model(
@@ -76,7 +81,12 @@ def resolve_model(
         ):
             raise ConfigError(f"model {spec!r}: expected a non-empty JSON list of strings")
         return ScriptedModel(replies, name=f"scripted/{Path(rest).stem}", cycle=True)
-    if scheme not in ("python", "scripted") and "/" in spec:
+    if scheme in ("replay", "replay-loose") and rest:
+        # A recorded run answers again: the same prompts get the same replies.
+        from ._replay import ReplayModel
+
+        return ReplayModel(rest, strict=scheme == "replay")
+    if scheme not in ("python", "scripted", "replay", "replay-loose") and "/" in spec:
         return _provider_model(spec, api_key=api_key, policy=policy)
     raise ConfigError(f"unknown model spec {spec!r}; supported forms: {', '.join(_SCHEMES)}")
 

@@ -6,11 +6,13 @@ Operators are small async functions registered by name with :func:`operator`;
 
 from . import _llm, _mutation  # noqa: F401  (registers the built-in operators)
 from ._mutation import find_literals
+from ._novelty import NoveltyFilter, normalized_tokens
 from ._prompt import build_messages
 from ._registry import OperatorInfo, get_operator, operator, operator_names
 from ._types import Operator, Proposal, ProposalContext
 
 __all__ = [
+    "NoveltyFilter",
     "Operator",
     "OperatorInfo",
     "Proposal",
@@ -18,6 +20,7 @@ __all__ = [
     "build_messages",
     "find_literals",
     "get_operator",
+    "normalized_tokens",
     "operator",
     "operator_names",
 ]

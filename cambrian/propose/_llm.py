@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from .._exceptions import EditError, ModelResponseError
 from ..edits import apply_reply, evolvable_paths
 from ..models import GenerateConfig, Message, Usage
@@ -9,24 +11,91 @@ from ._prompt import build_messages, render
 from ._registry import operator
 from ._types import Proposal, ProposalContext
 
+logger = logging.getLogger("cambrian.propose")
+
 
 def _target_path(ctx: ProposalContext) -> str:
     paths = evolvable_paths(ctx.parent.files)
     return ctx.task.entry if ctx.task.entry in paths else paths[0]
 
 
+def estimate_tokens(messages: list[Message]) -> int:
+    """A conservative token count: code runs at about 3 characters per token."""
+    return sum(len(m.content) for m in messages) // 3 + 4 * len(messages)
+
+
+def _prompt_budget(ctx: ProposalContext) -> int | None:
+    explicit = getattr(ctx.settings, "context_tokens", None)
+    if explicit:
+        return int(explicit)
+    model: object = ctx.model
+    while hasattr(model, "inner"):  # a recording wrapper: the real model knows its window
+        model = model.inner
+    info = getattr(model, "info", None)
+    window = getattr(info, "context_window", None) or getattr(model, "context_window", None)
+    if not window:
+        return None
+    reserve = getattr(ctx.settings, "max_tokens", None) or min(4096, window // 4)
+    return int(window) - int(reserve)
+
+
+_warned: set[str] = set()
+
+
+def _fit(ctx: ProposalContext, kind: str, path: str) -> tuple[list[Message], int]:
+    """Messages that fit the model's context: inspirations go first.
+
+    Returns the messages and how many inspirations were dropped; raises
+    ModelResponseError when even the parent alone does not fit.
+    """
+    budget = _prompt_budget(ctx)
+    inspirations = list(ctx.inspirations)
+    messages = build_messages(kind, ctx.task, ctx.parent, inspirations, path)
+    if budget is None:
+        return messages, 0
+    dropped = 0
+    while estimate_tokens(messages) > budget and inspirations:
+        inspirations.pop()
+        dropped += 1
+        messages = build_messages(kind, ctx.task, ctx.parent, inspirations, path)
+    needed = estimate_tokens(messages)
+    if dropped and ctx.model is not None and ctx.model.name not in _warned:
+        _warned.add(ctx.model.name)
+        logger.warning(
+            "prompts for %s exceed its context (%d tokens): dropping inspirations",
+            ctx.model.name,
+            budget,
+        )
+    if needed > budget:
+        raise ModelResponseError(
+            f"the prompt needs about {needed} tokens but {budget} fit in the model's context;"
+            " the program is too large for this model"
+        )
+    return messages, dropped
+
+
 async def _ask(ctx: ProposalContext, kind: str, mode: str) -> Proposal:
     """Ask, apply, and reflect the model-facing error back a bounded number of times."""
     assert ctx.model is not None
     path = _target_path(ctx)
-    messages = build_messages(kind, ctx.task, ctx.parent, ctx.inspirations, path)
     settings = ctx.settings
+    try:
+        messages, _dropped = _fit(ctx, kind, path)
+    except ModelResponseError as exc:
+        return Proposal(
+            files=ctx.parent.files,
+            operator=kind,
+            model=ctx.model.name,
+            failure="model_error",
+            error=str(exc),
+        )
     config = GenerateConfig(
         temperature=getattr(settings, "temperature", None),
         max_tokens=getattr(settings, "max_tokens", None),
         seed=ctx.rng.randrange(2**31),
     )
     usage = Usage()
+    answered_by = ctx.model.name  # in an ensemble, the member that actually answered
     reflections = getattr(settings, "reflections", 1)
     failure, error, reply = "parse_error", "", ""
     for attempt in range(reflections + 1):
@@ -37,7 +106,7 @@ async def _ask(ctx: ProposalContext, kind: str, mode: str) -> Proposal:
             return Proposal(
                 files=ctx.parent.files,
                 operator=kind,
-                model=ctx.model.name,
+                model=answered_by,
                 usage=usage,
                 reply=reply or None,
                 failure="model_error",
@@ -45,15 +114,15 @@ async def _ask(ctx: ProposalContext, kind: str, mode: str) -> Proposal:
                 reflections=attempt,
             )
         usage = usage + completion.usage
+        answered_by = completion.model or answered_by
         reply = completion.text
         try:
             if completion.finish_reason == "length":
                 raise EditError("the reply was cut off at the token limit; send a shorter edit")
             applied = apply_reply(ctx.parent.files, reply, default_path=path, mode=mode)  # type: ignore[arg-type]
-            if ctx.is_duplicate(applied.files):
-                duplicate = EditError(
-                    "this program already exists in the run; propose a different change"
-                )
+            why = ctx.is_duplicate(applied.files)
+            if why:
+                duplicate = EditError(f"{why}; propose a substantively different change")
                 duplicate.kind = "duplicate"
                 raise duplicate
         except EditError as exc:
@@ -67,7 +136,7 @@ async def _ask(ctx: ProposalContext, kind: str, mode: str) -> Proposal:
         return Proposal(
             files=applied.files,
             operator=kind,
-            model=ctx.model.name,
+            model=answered_by,
             usage=usage,
             edit_format=applied.format,
             fuzz=tuple(applied.fuzz),
@@ -78,7 +147,7 @@ async def _ask(ctx: ProposalContext, kind: str, mode: str) -> Proposal:
     return Proposal(
         files=ctx.parent.files,
         operator=kind,
-        model=ctx.model.name,
+        model=answered_by,
         usage=usage,
         reply=reply,
         failure=failure,

@@ -22,7 +22,8 @@ class ProposalContext:
         rng: This proposal's own random stream (seeded from run seed + sample index).
         model: The model, or None when the run has none.
         settings: The run's :class:`~cambrian.ProposeConfig`.
-        is_duplicate: Whether an artifact already exists in the run.
+        is_duplicate: Why an artifact is not new (already in the run, or too close to
+            a program of the parent's island), or None when it is.
     """
 
     task: Task
@@ -31,7 +32,7 @@ class ProposalContext:
     rng: random.Random
     model: Model | None
     settings: object
-    is_duplicate: Callable[[Files], bool]
+    is_duplicate: Callable[[Files], str | None]
 
 
 @dataclass

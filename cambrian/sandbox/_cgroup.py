@@ -13,9 +13,11 @@ import contextlib
 import functools
 import itertools
 import os
+import re
 import secrets
 import signal
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,6 +111,9 @@ class RunCgroups:
         support = probe()
         if support.version is None:
             return None
+        if not _swept:
+            _swept.append(True)
+            sweep_stale(support.parents)
         name = f"cambrian-{os.getpid()}-{next(_COUNTER)}-{secrets.token_hex(3)}"
         dirs = [parent / name for parent in support.parents]
         run = cls([])
@@ -169,3 +174,27 @@ class RunCgroups:
                 except OSError:  # EBUSY until the last killed task is reaped
                     time.sleep(0.005)
         self.dirs = []
+
+
+_swept: list[bool] = []
+_NAME = re.compile(r"cambrian-(\d+)-")
+
+
+def sweep_stale(parents: Sequence[Path]) -> int:
+    """Kill and remove groups left by orchestrators that died (``kill -9``).
+
+    A group is named after the pid of the orchestrator that made it; when that pid
+    no longer exists, nothing supervises the group's tasks any more (e.g. a
+    sandbox's init that outlived its parent), so they are killed. Returns how many
+    groups were removed.
+    """
+    stale: dict[str, list[Path]] = {}
+    for parent in parents:
+        with contextlib.suppress(OSError):
+            for d in parent.iterdir():
+                match = _NAME.match(d.name)
+                if match and d.is_dir() and not Path(f"/proc/{match.group(1)}").exists():
+                    stale.setdefault(d.name, []).append(d)
+    for dirs in stale.values():
+        RunCgroups(dirs).remove()
+    return len(stale)

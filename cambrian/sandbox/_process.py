@@ -211,17 +211,31 @@ async def supervise(
     loop = asyncio.get_running_loop()
     cap = limits.max_output_kib * 1024
     start = time.monotonic()
-    transport, capture = await loop.subprocess_exec(
-        lambda: _Capture(loop, cap),
-        *argv,
-        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=str(cwd),
-        env=dict(env),
-        start_new_session=True,
-        preexec_fn=preexec,
+    spawn = asyncio.ensure_future(
+        loop.subprocess_exec(
+            lambda: _Capture(loop, cap),
+            *argv,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=str(cwd),
+            env=dict(env),
+            start_new_session=True,
+            preexec_fn=preexec,
+        )
     )
+    try:
+        # Shielded: a cancellation that lands while the child is being started must
+        # not abandon it half-supervised (asyncio would then wait for pipes that a
+        # sandbox descendant may hold open forever).
+        transport, capture = await asyncio.shield(spawn)
+    except asyncio.CancelledError:
+        started = await asyncio.wait_for(spawn, _REAP_S + _PIPE_DRAIN_S)
+        _kill_group(started[0].get_pid(), signal.SIGKILL)
+        if on_exit is not None:
+            on_exit()
+        started[0].close()
+        raise
     # With start_new_session the child is its own group leader: pgid == pid.
     pgid = transport.get_pid()
     timed_out = False

@@ -31,6 +31,7 @@ from typing import Any
 from .._exceptions import RunLockedError, RunStoreError
 from ..archive import Program
 from ..evaluate import EvalResult
+from ._calls import CALLS_SCHEMA
 from ._schema import SCHEMA, SCHEMA_VERSION
 
 DB_NAME = "run.db"
@@ -124,7 +125,7 @@ class RunStore:
             # can lose the last transactions.
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
-            self.db.executescript(SCHEMA)
+            self.db.executescript(SCHEMA + CALLS_SCHEMA)
         except sqlite3.Error as exc:
             self.close()
             raise RunStoreError(
