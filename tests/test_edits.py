@@ -407,3 +407,18 @@ def test_unified_diff_fence_is_not_a_rewrite() -> None:
     reply = "```diff\n--- a/main.py\n+++ b/main.py\n@@ -1 +1 @@\n-x\n+y\n```\n"
     with pytest.raises(ParseError, match="SEARCH/REPLACE"):
         parse_reply(reply, default_path="main.py")
+
+
+def test_rewrite_with_bare_marker_lines_replaces_the_block_body() -> None:
+    from cambrian.edits import apply_reply
+
+    files = {"p.py": "import math\n# EVOLVE-BLOCK-START\nX = 1\n# EVOLVE-BLOCK-END\nprint(X)\n"}
+    reply = "Here:\n```python\nEVOLVE-BLOCK-START\nX = 2\nY = 3\nEVOLVE-BLOCK-END\n```\n"
+    applied = apply_reply(files, reply, default_path="p.py")
+    assert applied.files["p.py"] == (
+        "import math\n# EVOLVE-BLOCK-START\nX = 2\nY = 3\n# EVOLVE-BLOCK-END\nprint(X)\n"
+    )
+    # Code outside the bare markers still makes it a whole-file rewrite, judged as such.
+    outside = "```python\nimport os\nEVOLVE-BLOCK-START\nX = 2\nEVOLVE-BLOCK-END\n```\n"
+    with pytest.raises(ApplyError):
+        apply_reply(files, outside, default_path="p.py")

@@ -205,6 +205,24 @@ def _rewrite_whole(doc: Doc, regions: list[Region], code: list[str], path: str) 
         doc.lines[a:b] = code[na:nb]
 
 
+def _bare_marker_body(code: list[str]) -> list[str] | None:
+    """The body of a block rewrite whose markers lost their comment prefix, or None.
+
+    Small models often echo the block as ``EVOLVE-BLOCK-START`` ... ``EVOLVE-BLOCK-END``
+    on bare lines. When those two lines enclose everything else in the reply, the
+    lines between them are plainly the new block body.
+    """
+    marks = [i for i, line in enumerate(code) if "EVOLVE-BLOCK" in line]
+    if len(marks) != 2:
+        return None
+    start, end = marks
+    if code[start].strip() != "EVOLVE-BLOCK-START" or code[end].strip() != "EVOLVE-BLOCK-END":
+        return None
+    if any(line.strip() for line in code[:start] + code[end + 1 :]):
+        return None
+    return code[start + 1 : end]
+
+
 def _indent_like_marker(code: list[str], marker: str) -> list[str]:
     """Indent a flush-left body to its block's marker when the block sits in a method.
 
@@ -229,7 +247,11 @@ def _apply_rewrites(files: Files, rewrites: tuple[FullRewrite, ...]) -> AppliedE
         if not regions:
             raise _scope_error(_no_blocks(path, files, "Your rewrite"))
         code = split_lf(rw.code)
-        if mentions_marker(rw.code):
+        body = _bare_marker_body(code) if len(regions) == 1 else None
+        if body is not None:
+            a, b = regions[0]
+            doc.lines[a:b] = _indent_like_marker(body, doc.lines[a - 1])
+        elif mentions_marker(rw.code):
             _rewrite_whole(doc, regions, code, path)
         elif len(regions) == 1:
             a, b = regions[0]
