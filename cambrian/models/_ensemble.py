@@ -171,6 +171,8 @@ class EnsembleModel:
         try:
             completion = await member.generate(messages, config)
         except Exception:
+            # Whatever went wrong, the pull counts as a failure (so a failing member
+            # stops looking promising); the error itself still propagates unchanged.
             self._record(member.name, 0.0, 0.0)
             raise
         if completion.model != member.name and completion.model not in self._arms:
