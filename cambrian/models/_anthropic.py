@@ -6,22 +6,20 @@ types never leave this module: callers get Cambrian's :class:`Completion`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from types import ModuleType
 from typing import Any
 
 from .._exceptions import ModelError, ModelResponseError
-from ._catalog import ModelInfo, estimate_tokens, resolve_api_key
+from ._catalog import estimate_tokens
 from ._retry import (
-    RetryPolicy,
     TransientError,
-    call_with_retry,
     classify_status,
     error_fields,
     parse_retry_after,
     redact,
 )
+from ._sdk import SdkModel
 from ._types import Completion, GenerateConfig, Message, Usage
 
 # Anthropic's stop reasons, in the OpenAI vocabulary the proposer reads.
@@ -38,7 +36,7 @@ def _import_sdk() -> ModuleType:
     return anthropic
 
 
-class AnthropicModel:
+class AnthropicModel(SdkModel):
     """A Claude model behind the Anthropic Messages API.
 
     Usually built by :func:`~cambrian.models.resolve_model` from a spec such as
@@ -54,42 +52,19 @@ class AnthropicModel:
         ModelError: The ``anthropic`` SDK is missing, or no key is set.
     """
 
-    def __init__(
-        self, info: ModelInfo, *, api_key: str | None = None, policy: RetryPolicy | None = None
-    ) -> None:
-        self._sdk = _import_sdk()
-        self.info = info
-        self.name = info.spec
-        self._key = resolve_api_key(info, api_key)
-        self._policy = policy or RetryPolicy()
-        self._timeout = self._policy.timeout or info.timeout
-        # An SDK client binds its connection pool to one event loop; keep one per loop.
-        self._client: tuple[asyncio.AbstractEventLoop, Any] | None = None
+    kind = "anthropic"
 
-    def __repr__(self) -> str:
-        return f"AnthropicModel({self.info.spec!r})"
+    @staticmethod
+    def _import_sdk() -> ModuleType:
+        return _import_sdk()
 
-    async def aclose(self) -> None:
-        """Close the HTTP connections opened in the running event loop.
-
-        Call it when done with the model (the engine does at the end of a run); a
-        model used again afterwards opens new connections.
-        """
-        if self._client is not None and self._client[0] is asyncio.get_running_loop():
-            client, self._client = self._client[1], None
-            await client.close()
-
-    def _get_client(self) -> Any:
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._client[0] is not loop:
-            client = self._sdk.AsyncAnthropic(
-                api_key=self._key or "not-needed",
-                base_url=self.info.base_url or None,
-                timeout=self._timeout,
-                max_retries=0,  # one retry policy: ours
-            )
-            self._client = (loop, client)
-        return self._client[1]
+    def _new_client(self) -> Any:
+        return self._sdk.AsyncAnthropic(
+            api_key=self._key or "not-needed",
+            base_url=self.info.base_url or None,
+            timeout=self._timeout,
+            max_retries=0,  # one retry policy: ours
+        )
 
     def _params(self, messages: list[Message], config: GenerateConfig) -> dict[str, Any]:
         system = "\n\n".join(m.content for m in messages if m.role == "system")
@@ -107,29 +82,6 @@ class AnthropicModel:
             # Recent SDKs dropped the keyword; the wire field works with every version.
             params["extra_body"] = {"temperature": config.temperature}
         return params
-
-    async def generate(
-        self, messages: list[Message], config: GenerateConfig | None = None
-    ) -> Completion:
-        """Ask Claude for one reply.
-
-        Returns:
-            The reply; ``finish_reason == "length"`` when it hit ``max_tokens``.
-
-        Raises:
-            ModelError: The user must act (bad key, no credit, unknown model, bad request).
-            ModelUnavailableError: Still failing after retries, or the circuit is open.
-            ModelResponseError: The reply was unusable (malformed, no text).
-        """
-        params = self._params(messages, config or GenerateConfig())
-        client = self._get_client()
-
-        async def attempt() -> Completion:
-            return await self._attempt(client, params, messages)
-
-        return await call_with_retry(
-            f"anthropic:{self.info.base_url}", attempt, self._policy, timeout=self._timeout
-        )
 
     async def _attempt(
         self, client: Any, params: dict[str, Any], messages: list[Message]

@@ -6,22 +6,20 @@ types never leave this module: callers get Cambrian's :class:`Completion`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from types import ModuleType
 from typing import Any
 
 from .._exceptions import ModelError, ModelResponseError
-from ._catalog import ModelInfo, estimate_tokens, resolve_api_key
+from ._catalog import estimate_tokens
 from ._retry import (
-    RetryPolicy,
     TransientError,
-    call_with_retry,
     classify_status,
     error_fields,
     parse_retry_after,
     redact,
 )
+from ._sdk import SdkModel
 from ._types import Completion, GenerateConfig, Message, Usage
 
 # Local servers ignore the key but the SDK insists on one.
@@ -38,7 +36,7 @@ def _import_sdk() -> ModuleType:
     return openai
 
 
-class OpenAIModel:
+class OpenAIModel(SdkModel):
     """A model behind an OpenAI-compatible ``/chat/completions`` endpoint.
 
     Usually built by :func:`~cambrian.models.resolve_model` from a spec such as
@@ -53,42 +51,19 @@ class OpenAIModel:
         ModelError: The ``openai`` SDK is missing, or a hosted API has no key.
     """
 
-    def __init__(
-        self, info: ModelInfo, *, api_key: str | None = None, policy: RetryPolicy | None = None
-    ) -> None:
-        self._sdk = _import_sdk()
-        self.info = info
-        self.name = info.spec
-        self._key = resolve_api_key(info, api_key)
-        self._policy = policy or RetryPolicy()
-        self._timeout = self._policy.timeout or info.timeout
-        # An SDK client binds its connection pool to one event loop; keep one per loop.
-        self._client: tuple[asyncio.AbstractEventLoop, Any] | None = None
+    kind = "openai"
 
-    def __repr__(self) -> str:
-        return f"OpenAIModel({self.info.spec!r})"
+    @staticmethod
+    def _import_sdk() -> ModuleType:
+        return _import_sdk()
 
-    async def aclose(self) -> None:
-        """Close the HTTP connections opened in the running event loop.
-
-        Call it when done with the model (the engine does at the end of a run); a
-        model used again afterwards opens new connections.
-        """
-        if self._client is not None and self._client[0] is asyncio.get_running_loop():
-            client, self._client = self._client[1], None
-            await client.close()
-
-    def _get_client(self) -> Any:
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._client[0] is not loop:
-            client = self._sdk.AsyncOpenAI(
-                api_key=self._key or _NO_KEY,
-                base_url=self.info.base_url,
-                timeout=self._timeout,
-                max_retries=0,  # one retry policy: ours
-            )
-            self._client = (loop, client)
-        return self._client[1]
+    def _new_client(self) -> Any:
+        return self._sdk.AsyncOpenAI(
+            api_key=self._key or _NO_KEY,
+            base_url=self.info.base_url,
+            timeout=self._timeout,
+            max_retries=0,  # one retry policy: ours
+        )
 
     def _params(self, messages: list[Message], config: GenerateConfig) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -102,29 +77,6 @@ class OpenAIModel:
         if config.seed is not None:
             params["seed"] = config.seed
         return params
-
-    async def generate(
-        self, messages: list[Message], config: GenerateConfig | None = None
-    ) -> Completion:
-        """Ask the endpoint for one reply.
-
-        Returns:
-            The reply; ``finish_reason == "length"`` when it was cut off.
-
-        Raises:
-            ModelError: The user must act (bad key, no quota, unknown model, bad request).
-            ModelUnavailableError: Still failing after retries, or the circuit is open.
-            ModelResponseError: The reply was unusable (malformed, no choices, no content).
-        """
-        params = self._params(messages, config or GenerateConfig())
-        client = self._get_client()
-
-        async def attempt() -> Completion:
-            return await self._attempt(client, params, messages)
-
-        return await call_with_retry(
-            f"openai:{self.info.base_url}", attempt, self._policy, timeout=self._timeout
-        )
 
     async def _attempt(
         self, client: Any, params: dict[str, Any], messages: list[Message]

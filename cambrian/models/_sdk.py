@@ -1,0 +1,94 @@
+"""What SDK-backed providers share: key, retry policy, one client per event loop.
+
+A provider module supplies how to import its SDK, build a client, build the request
+and make one attempt; this base class does the rest, so the retry and connection
+policy is written once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import ModuleType
+from typing import Any
+
+from ._catalog import ModelInfo, resolve_api_key
+from ._retry import RetryPolicy, call_with_retry
+from ._types import Completion, GenerateConfig, Message
+
+
+class SdkModel:
+    """Base of the OpenAI-compatible and Anthropic providers (see their docstrings)."""
+
+    kind = "sdk"
+    """Names the endpoint's circuit breaker together with the base URL."""
+
+    def __init__(
+        self, info: ModelInfo, *, api_key: str | None = None, policy: RetryPolicy | None = None
+    ) -> None:
+        self._sdk = self._import_sdk()
+        self.info = info
+        self.name = info.spec
+        self._key = resolve_api_key(info, api_key)
+        self._policy = policy or RetryPolicy()
+        self._timeout = self._policy.timeout or info.timeout
+        # An SDK client binds its connection pool to one event loop; keep one per loop.
+        self._client: tuple[asyncio.AbstractEventLoop, Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.info.spec!r})"
+
+    # -- what a provider supplies --------------------------------------------------
+    @staticmethod
+    def _import_sdk() -> ModuleType:
+        raise NotImplementedError
+
+    def _new_client(self) -> Any:
+        raise NotImplementedError
+
+    def _params(self, messages: list[Message], config: GenerateConfig) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def _attempt(
+        self, client: Any, params: dict[str, Any], messages: list[Message]
+    ) -> Completion:
+        raise NotImplementedError
+
+    # -- shared ---------------------------------------------------------------------
+    async def aclose(self) -> None:
+        """Close the HTTP connections opened in the running event loop.
+
+        Call it when done with the model (the engine does at the end of a run); a
+        model used again afterwards opens new connections.
+        """
+        if self._client is not None and self._client[0] is asyncio.get_running_loop():
+            client, self._client = self._client[1], None
+            await client.close()
+
+    def _get_client(self) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client[0] is not loop:
+            self._client = (loop, self._new_client())
+        return self._client[1]
+
+    async def generate(
+        self, messages: list[Message], config: GenerateConfig | None = None
+    ) -> Completion:
+        """Ask the model for one reply, under the retry policy.
+
+        Returns:
+            The reply; ``finish_reason == "length"`` when it was cut off.
+
+        Raises:
+            ModelError: The user must act (bad key, no quota, unknown model, bad request).
+            ModelUnavailableError: Still failing after retries, or the circuit is open.
+            ModelResponseError: The reply was unusable (malformed, empty, no content).
+        """
+        params = self._params(messages, config or GenerateConfig())
+        client = self._get_client()
+
+        async def attempt() -> Completion:
+            return await self._attempt(client, params, messages)
+
+        return await call_with_retry(
+            f"{self.kind}:{self.info.base_url}", attempt, self._policy, timeout=self._timeout
+        )
