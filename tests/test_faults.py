@@ -134,10 +134,8 @@ def test_kill_at_chosen_points_loses_nothing_and_counts_cost_once(
     assert 10 * 0.01 - 1e-9 <= cost <= 0.01 * completed_calls + 1e-9
 
 
-def test_locked_database_pauses_then_recovers(tmp_path: Path) -> None:
-    task = write_task(tmp_path / "task", toml='[evaluator]\nenv = { EVAL_SLEEP = "0.1" }\n')
-    run_dir = tmp_path / "run"
-    proc = subprocess.Popen(
+def _start_run(task: Path, run_dir: Path, samples: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -147,16 +145,26 @@ def test_locked_database_pauses_then_recovers(tmp_path: Path) -> None:
             "--run-dir",
             run_dir,
             "--max-samples",
-            "20",
+            str(samples),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def _wait_finished(run_dir: Path, n: int, proc: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 60
-    while len(_finished(run_dir)) < 3:
+    while len(_finished(run_dir)) < n:
         assert time.monotonic() < deadline and proc.poll() is None
         time.sleep(0.02)
+
+
+def test_locked_database_pauses_then_recovers(tmp_path: Path) -> None:
+    task = write_task(tmp_path / "task", toml='[evaluator]\nenv = { EVAL_SLEEP = "0.1" }\n')
+    run_dir = tmp_path / "run"
+    proc = _start_run(task, run_dir, samples=20)
+    _wait_finished(run_dir, 3, proc)
     blocker = sqlite3.connect(run_dir / "run.db", timeout=10, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")  # another writer holds the database
     time.sleep(5)
@@ -190,26 +198,8 @@ def test_full_disk_pauses_then_recovers(tmp_path: Path) -> None:
     try:
         task = write_task(tmp_path / "task", toml='[evaluator]\nenv = { EVAL_SLEEP = "0.1" }\n')
         run_dir = mnt / "run"
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "cambrian",
-                "run",
-                task,
-                "--run-dir",
-                run_dir,
-                "--max-samples",
-                "25",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        deadline = time.monotonic() + 60
-        while len(_finished(run_dir)) < 3:
-            assert time.monotonic() < deadline and proc.poll() is None
-            time.sleep(0.02)
+        proc = _start_run(task, run_dir, samples=25)
+        _wait_finished(run_dir, 3, proc)
         filler = mnt / "filler"
         fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
         with pytest.raises(OSError, match="No space left"):
