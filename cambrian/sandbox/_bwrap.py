@@ -28,10 +28,9 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from ._cgroup import RunCgroups
 from ._cgroup import probe as cgroup_probe
 from ._limits import Limits
-from ._process import ProcessResult, child_setup, supervise
+from ._process import ProcessResult, supervise_in_cgroups
 
 _CLONE_NEWNS = 0x00020000
 _MS_BIND = 4096
@@ -203,26 +202,15 @@ class BwrapBackend:
         if root:
             for path in writable:
                 _chown_tree(Path(path), limits.sandbox_uid)
-        groups = RunCgroups.create(limits.max_processes, limits.memory_mb)
-        preexec = child_setup(
-            limits,
-            cgroup_procs=groups.procs if groups else (),
+        result = await supervise_in_cgroups(
+            cmd,
+            cwd=cwd,
+            env=env,
+            limits=limits,
+            stdin=stdin,
             prepare=_stager(staged, limits.sandbox_uid) if staged is not None else None,
-            nproc=limits.nproc_rlimit if limits.nproc_rlimit is not None else groups is None,
+            nproc=limits.nproc_rlimit,
         )
-        try:
-            result = await supervise(
-                cmd,
-                cwd=cwd,
-                env=env,
-                limits=limits,
-                stdin=stdin,
-                preexec=preexec,
-                on_exit=groups.kill_all if groups else None,
-            )
-        finally:
-            if groups is not None:
-                groups.remove()
         if 128 < result.returncode < 128 + 65:
             # bwrap reports a child killed by signal N as exit status 128 + N.
             sig = result.returncode - 128

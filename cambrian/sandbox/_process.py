@@ -286,6 +286,42 @@ async def supervise(
     )
 
 
+async def supervise_in_cgroups(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    limits: Limits,
+    stdin: bytes | None,
+    prepare: Callable[[], None] | None = None,
+    nproc: bool | None = None,
+) -> ProcessResult:
+    """:func:`supervise` inside per-run cgroups (where the host allows), removed after.
+
+    ``nproc`` sets RLIMIT_NPROC; None means "only when no pids cgroup limits the tree".
+    """
+    groups = RunCgroups.create(limits.max_processes, limits.memory_mb)
+    preexec = child_setup(
+        limits,
+        cgroup_procs=groups.procs if groups else (),
+        prepare=prepare,
+        nproc=groups is None if nproc is None else nproc,
+    )
+    try:
+        return await supervise(
+            argv,
+            cwd=cwd,
+            env=env,
+            limits=limits,
+            stdin=stdin,
+            preexec=preexec,
+            on_exit=groups.kill_all if groups else None,
+        )
+    finally:
+        if groups is not None:
+            groups.remove()
+
+
 class ProcessGroupBackend:
     """Process group + rlimits (+ cgroups where allowed): works everywhere on POSIX.
 
@@ -316,17 +352,6 @@ class ProcessGroupBackend:
         readonly: Sequence[Path] = (),
         writable: Sequence[Path] = (),
     ) -> ProcessResult:
-        groups = RunCgroups.create(limits.max_processes, limits.memory_mb)
-        try:
-            return await supervise(
-                argv,
-                cwd=cwd,
-                env=env,
-                limits=limits,
-                stdin=stdin,
-                preexec=child_setup(limits, cgroup_procs=groups.procs if groups else ()),
-                on_exit=groups.kill_all if groups else None,
-            )
-        finally:
-            if groups is not None:
-                groups.remove()
+        return await supervise_in_cgroups(
+            argv, cwd=cwd, env=env, limits=limits, stdin=stdin, nproc=False
+        )
