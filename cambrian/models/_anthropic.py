@@ -6,19 +6,11 @@ types never leave this module: callers get Cambrian's :class:`Completion`.
 
 from __future__ import annotations
 
-import json
 from types import ModuleType
 from typing import Any
 
 from .._exceptions import ModelError, ModelResponseError
 from ._catalog import estimate_tokens
-from ._retry import (
-    TransientError,
-    classify_status,
-    error_fields,
-    parse_retry_after,
-    redact,
-)
 from ._sdk import SdkModel
 from ._types import Completion, GenerateConfig, Message, Usage
 
@@ -83,38 +75,8 @@ class AnthropicModel(SdkModel):
             params["extra_body"] = {"temperature": config.temperature}
         return params
 
-    async def _attempt(
-        self, client: Any, params: dict[str, Any], messages: list[Message]
-    ) -> Completion:
-        sdk = self._sdk
-        where = self.info.spec
-        if self.info.base_url not in where:
-            where += f" at {self.info.base_url}"
-        failure: Exception
-        try:
-            response = await client.messages.create(**params)
-        except sdk.APIStatusError as exc:
-            code, message = error_fields(exc.body)
-            failure = classify_status(
-                where,
-                exc.status_code,
-                message=redact(message, self._key),
-                code=code,
-                retry_after=parse_retry_after(exc.response.headers),
-                key_env=self.info.api_key_env,
-            )
-        except sdk.APITimeoutError:
-            failure = TransientError(f"no reply within {self._timeout:g}s")
-        except sdk.APIConnectionError as exc:
-            cause = type(exc.__cause__).__name__ if exc.__cause__ else "connection error"
-            failure = TransientError(f"connection failed ({cause})")
-        except (sdk.APIResponseValidationError, json.JSONDecodeError) as exc:
-            failure = ModelResponseError(f"{where}: malformed response body ({type(exc).__name__})")
-        else:
-            return self._completion(response, messages, where)
-        # Raised outside the handler so the vendor exception (whose message may quote
-        # the key, and whose request carries it) is not chained as __context__.
-        raise failure
+    async def _create(self, client: Any, params: dict[str, Any]) -> Any:
+        return await client.messages.create(**params)
 
     def _completion(self, response: Any, messages: list[Message], where: str) -> Completion:
         blocks = getattr(response, "content", None)

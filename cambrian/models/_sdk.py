@@ -8,11 +8,21 @@ policy is written once.
 from __future__ import annotations
 
 import asyncio
+import json
 from types import ModuleType
 from typing import Any
 
+from .._exceptions import ModelResponseError
 from ._catalog import ModelInfo, resolve_api_key
-from ._retry import RetryPolicy, call_with_retry
+from ._retry import (
+    RetryPolicy,
+    TransientError,
+    call_with_retry,
+    classify_status,
+    error_fields,
+    parse_retry_after,
+    redact,
+)
 from ._types import Completion, GenerateConfig, Message
 
 
@@ -48,9 +58,12 @@ class SdkModel:
     def _params(self, messages: list[Message], config: GenerateConfig) -> dict[str, Any]:
         raise NotImplementedError
 
-    async def _attempt(
-        self, client: Any, params: dict[str, Any], messages: list[Message]
-    ) -> Completion:
+    async def _create(self, client: Any, params: dict[str, Any]) -> Any:
+        """Send one request with the vendor client; returns the vendor response."""
+        raise NotImplementedError
+
+    def _completion(self, response: Any, messages: list[Message], where: str) -> Completion:
+        """Turn the vendor response into a Completion (ModelResponseError if unusable)."""
         raise NotImplementedError
 
     # -- shared ---------------------------------------------------------------------
@@ -69,6 +82,39 @@ class SdkModel:
         if self._client is None or self._client[0] is not loop:
             self._client = (loop, self._new_client())
         return self._client[1]
+
+    async def _attempt(
+        self, client: Any, params: dict[str, Any], messages: list[Message]
+    ) -> Completion:
+        sdk = self._sdk
+        where = self.info.spec
+        if self.info.base_url not in where:
+            where += f" at {self.info.base_url}"
+        failure: Exception
+        try:
+            response = await self._create(client, params)
+        except sdk.APIStatusError as exc:
+            code, message = error_fields(exc.body)
+            failure = classify_status(
+                where,
+                exc.status_code,
+                message=redact(message, self._key),
+                code=code,
+                retry_after=parse_retry_after(exc.response.headers),
+                key_env=self.info.api_key_env,
+            )
+        except sdk.APITimeoutError:
+            failure = TransientError(f"no reply within {self._timeout:g}s")
+        except sdk.APIConnectionError as exc:
+            cause = type(exc.__cause__).__name__ if exc.__cause__ else "connection error"
+            failure = TransientError(f"connection failed ({cause})")
+        except (sdk.APIResponseValidationError, json.JSONDecodeError) as exc:
+            failure = ModelResponseError(f"{where}: malformed response body ({type(exc).__name__})")
+        else:
+            return self._completion(response, messages, where)
+        # Raised outside the handler so the vendor exception (whose message may quote
+        # the key, and whose request carries it) is not chained as __context__.
+        raise failure
 
     async def generate(
         self, messages: list[Message], config: GenerateConfig | None = None
