@@ -32,6 +32,8 @@ class Budget(_Strict):
     """Stop as soon as a correct program reaches this ``combined_score``."""
     max_cost: float | None = Field(None, ge=0)
     """Dollars spent on model calls."""
+    max_tokens: int | None = Field(None, ge=0)
+    """Model tokens (prompt + completion) spent on model calls, memory included."""
 
 
 class Concurrency(_Strict):
@@ -88,6 +90,36 @@ class EnsembleConfig(_Strict):
     """UCB exploration constant."""
 
 
+class MemoryConfig(_Strict):
+    """What the run learns and keeps for the next runs (insights, skills, prompts).
+
+    Memory needs a model: runs with only model-free operators neither read nor write it.
+    """
+
+    enabled: bool = True
+    """Retrieve, distil and evolve prompts; False runs without any memory."""
+    path: str | None = None
+    """The memory file shared by runs; default ``$CAMBRIAN_MEMORY``, else
+    ``$XDG_DATA_HOME/cambrian/memory.db`` (``~/.local/share/cambrian/memory.db``)."""
+    tags: list[str] = Field(default_factory=list)
+    """Scope tags of this task (the task's name is always one); runs that share a tag
+    share their insights."""
+    retrieve: int = Field(3, ge=0, le=20)
+    """Insights and skills shown per proposal (keep it small)."""
+    distill_every: int = Field(10, ge=1)
+    """Evaluations between two analyzer calls."""
+    archive_below: float = Field(0.3, ge=0, le=1)
+    """A record whose smoothed success rate falls below this is archived…"""
+    min_trials: int = Field(5, ge=1)
+    """…once it has been shown this many times."""
+    evolve_prompts: bool = True
+    """Select the proposer's system prompt among variants by bandit and mutate it."""
+    mutate_prompt_every: int = Field(20, ge=1)
+    """Proposals between two prompt mutations."""
+    prompt_variants: int = Field(4, ge=1)
+    """Most active prompt variants per task; the weakest tried ones are archived."""
+
+
 class RunConfig(_Strict):
     """Everything that shapes one run."""
 
@@ -102,6 +134,7 @@ class RunConfig(_Strict):
     archive: ArchiveConfig = Field(default_factory=ArchiveConfig)
     evaluator: EvaluatorConfig = Field(default_factory=EvaluatorConfig)
     propose: ProposeConfig = Field(default_factory=ProposeConfig)
+    memory: MemoryConfig = Field(default_factory=MemoryConfig)
     max_attempts: int = Field(3, ge=1)
     """An evaluation interrupted by orchestrator deaths this many times is marked poison."""
 

@@ -81,7 +81,7 @@ def quad_task(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
+def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     # Tests never reach a real provider: make sure no key leaks in from the host.
     for key in list(os.environ):
         if key.endswith("_API_KEY"):
@@ -90,3 +90,6 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
     # drive the CLI (and their subprocesses) use the fast built-in operator unless
     # they say otherwise.
     monkeypatch.setenv("CAMBRIAN_MODEL", "none")
+    # The memory that outlives runs: never the user's own file during tests.
+    memory = tmp_path_factory.mktemp("memory") / "memory.db"
+    monkeypatch.setenv("CAMBRIAN_MEMORY", str(memory))

@@ -50,6 +50,8 @@ def test_exported_members() -> None:
     assert set(edits.__all__) == {
         "AppliedEdit",
         "FullRewrite",
+        "check_interface",
+        "describe_interface",
         "Fuzz",
         "ParsedReply",
         "SearchReplace",

@@ -190,6 +190,33 @@ def test_max_cost_stops_new_proposals(quad_task: Path, tmp_path: Path) -> None:
     assert {r["status"] for r in rows(tmp_path / "run")} == {"done"}
 
 
+def test_max_tokens_stops_new_proposals_and_holds_across_resume(
+    quad_task: Path, tmp_path: Path
+) -> None:
+    counter = {"n": 0}
+
+    def reply(messages: list[Message]) -> Completion:
+        counter["n"] += 1
+        text = f"```python\nX = {0.3 + counter['n'] / 100:.2f}\nY = 2.0\n```"
+        return Completion(text, model="metered", usage=Usage(60, 40, 0.0))
+
+    config = {
+        "budget": {"max_samples": 50, "max_tokens": 250},
+        "concurrency": {"proposals": 1, "evaluations": 1},
+        "propose": {"operators": {"rewrite": 1.0}},
+    }
+    run = tmp_path / "run"
+    summary = evolve(quad_task, model=FunctionModel(reply), run_dir=run, config=config)
+    assert summary.stop_reason == "max_tokens reached"
+    # 3 calls reach 300 ≥ 250 tokens; the fourth is never made.
+    assert summary.samples == 3 and counter["n"] == 3
+    assert {r["status"] for r in rows(run)} == {"done"}
+    # The cap is for the whole run: a resume under the same cap makes no new call.
+    again = resume(run, model=FunctionModel(reply), config=config)
+    assert again.stop_reason == "max_tokens reached"
+    assert counter["n"] == 3 and again.samples == 3
+
+
 def test_max_wall_time_stops_and_requeues(tmp_path: Path) -> None:
     task = write_task(tmp_path / "slow", toml='[evaluator]\nenv = { EVAL_SLEEP = "0.4" }\n')
     summary = evolve(

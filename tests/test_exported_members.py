@@ -16,6 +16,7 @@ PACKAGES = [
     "cambrian.edits",
     "cambrian.engine",
     "cambrian.evaluate",
+    "cambrian.memory",
     "cambrian.models",
     "cambrian.propose",
     "cambrian.sandbox",

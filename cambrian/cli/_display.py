@@ -67,4 +67,7 @@ def print_summary(console: Console, summary: RunSummary) -> None:
     if summary.failures:
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(summary.failures.items()))
         console.print(f"failures: {kinds}")
+    if summary.learned:
+        learned = ", ".join(f"{k} {v}" for k, v in summary.learned.items() if v)
+        console.print(f"memory: {learned or 'nothing new'}   (cambrian memory list)")
     console.print(f"run dir: {summary.run_dir}   (cambrian best {summary.run_dir})")

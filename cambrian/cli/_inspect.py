@@ -56,6 +56,28 @@ def status(run_dir: Path) -> dict[str, Any]:
                 "improvements": r[5] or 0,
                 "cost_per_improvement": r[4] / r[5] if r[5] else None,
             }
+        # Calls that made no candidate (memory distillation, prompt mutation).
+        for r in store.db.execute(
+            "SELECT model, COUNT(*), SUM(prompt_tokens), SUM(completion_tokens), SUM(cost)"
+            " FROM spend GROUP BY model ORDER BY model"
+        ):
+            entry = by_model.setdefault(
+                r[0] or "(unknown)",
+                {
+                    "proposals": 0,
+                    "prompt_tokens": 0,
+                    "completion_tokens": 0,
+                    "cost": 0.0,
+                    "improvements": 0,
+                    "cost_per_improvement": None,
+                },
+            )
+            entry["other_calls"] = r[1]
+            entry["prompt_tokens"] += r[2]
+            entry["completion_tokens"] += r[3]
+            entry["cost"] += r[4]
+            if entry["improvements"]:
+                entry["cost_per_improvement"] = entry["cost"] / entry["improvements"]
         calls = store.db.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
         return {
             "run_dir": str(run_dir),

@@ -25,6 +25,7 @@ from ..sandbox import diagnose
 from ..task import load_task
 from . import _inspect
 from ._display import RunDisplay, print_summary
+from ._memory import add_memory_commands, cmd_memory
 from ._models import add_models_commands, cmd_models
 
 # flag dest -> RunConfig path
@@ -33,6 +34,7 @@ _FLAGS: dict[str, tuple[str, ...]] = {
     "max_wall_time": ("budget", "max_wall_time_s"),
     "target_score": ("budget", "target_score"),
     "max_cost": ("budget", "max_cost"),
+    "max_tokens": ("budget", "max_tokens"),
     "proposals": ("concurrency", "proposals"),
     "evaluations": ("concurrency", "evaluations"),
     "seed": ("seed",),
@@ -47,6 +49,9 @@ def _budget_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-wall-time", type=float, metavar="SECONDS", help="wall-clock budget")
     p.add_argument("--target-score", type=float, help="stop when a correct program reaches it")
     p.add_argument("--max-cost", type=float, metavar="DOLLARS", help="model spend budget")
+    p.add_argument(
+        "--max-tokens", type=int, metavar="TOKENS", help="model token budget (prompt + completion)"
+    )
     p.add_argument("--proposals", type=int, help="concurrent proposals")
     p.add_argument("--evaluations", type=int, help="concurrent evaluations")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="per-evaluation time limit")
@@ -92,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     doc.add_argument("--json", action="store_true", help="machine-readable output")
 
     add_models_commands(sub)
+    add_memory_commands(sub)
 
     exp = sub.add_parser("export", help="all candidates with lineage, as JSON lines")
     exp.add_argument("run_dir", type=Path)
@@ -205,7 +211,9 @@ def _cmd_status(args: argparse.Namespace, console: Console) -> int:
         console.print(
             f"  {escape(name)}: {spend['proposals']} proposals, {spend['improvements']}"
             f" improvements, {spend['prompt_tokens']}+{spend['completion_tokens']} tokens,"
-            f" ${spend['cost']:.4f}" + (f" (${per:.4f} per improvement)" if per else "")
+            f" ${spend['cost']:.4f}"
+            + (f" (${per:.4f} per improvement)" if per else "")
+            + (f"; {spend['other_calls']} memory calls" if spend.get("other_calls") else "")
         )
     return 0
 
@@ -266,6 +274,7 @@ _COMMANDS = {
     "export": _cmd_export,
     "doctor": _cmd_doctor,
     "models": cmd_models,
+    "memory": cmd_memory,
 }
 
 

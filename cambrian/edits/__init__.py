@@ -9,6 +9,7 @@ none, only inside the EVOLVE-BLOCK regions, and raises :class:`~cambrian.ParseEr
 from __future__ import annotations
 
 from cambrian.edits._apply import AppliedEdit, apply_reply
+from cambrian.edits._interface import check_interface, describe_interface
 from cambrian.edits._markers import check_markers, evolvable_paths, evolve_regions
 from cambrian.edits._match import Fuzz
 from cambrian.edits._parse import FullRewrite, ParsedReply, SearchReplace, parse_reply
@@ -20,7 +21,9 @@ __all__ = [
     "ParsedReply",
     "SearchReplace",
     "apply_reply",
+    "check_interface",
     "check_markers",
+    "describe_interface",
     "evolvable_paths",
     "evolve_regions",
     "parse_reply",

@@ -189,18 +189,17 @@ def _rewrite_whole(doc: Doc, regions: list[Region], code: list[str], path: str) 
             "unchanged."
         )
     old_out, new_out = _outside(doc.lines, regions), _outside(code, new_regions)
-    for k in range(max(len(old_out), len(new_out))):
-        old = old_out[k] if k < len(old_out) else None
-        new = new_out[k] if k < len(new_out) else None
-        if old is None or new is None or old[1] != new[1]:
-            where = f"line {old[0]}" if old else "the end of the file"
-            raise _scope_error(
-                f"Your rewrite of {path} changes code outside the EVOLVE-BLOCKs, near "
-                f"{where} of the current file:\n  current: {old[1] if old else '(nothing)'!r}"
-                f"\n  yours:   {new[1] if new else '(nothing)'!r}\n"
-                "Only lines between EVOLVE-BLOCK-START and EVOLVE-BLOCK-END may change; "
-                "copy everything else exactly, or use SEARCH/REPLACE blocks."
-            )
+    known = {line.strip() for _, line in old_out}
+    added = next(((n, line) for n, line in new_out if line.strip() not in known), None)
+    if added is not None:
+        raise _scope_error(
+            f"Your rewrite of {path} adds or changes code outside the EVOLVE-BLOCKs: line "
+            f"{added[0]} of your code,\n  {added[1]!r}\nis not in the current file outside "
+            "the blocks. Only lines between EVOLVE-BLOCK-START and EVOLVE-BLOCK-END may "
+            "change; put new code inside the block, or reply with the block body only."
+        )
+    # Every line around the blocks is one the file already has there (a reply may
+    # echo an import or the entry point and leave out the rest): only the bodies are new.
     for (a, b), (na, nb) in reversed(list(zip(regions, new_regions, strict=True))):
         doc.lines[a:b] = code[na:nb]
 

@@ -16,7 +16,8 @@ import shutil
 import signal
 import sqlite3
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TypeVar
 
@@ -25,10 +26,19 @@ from .._config import RunConfig
 from .._exceptions import ModelError, ModelUnavailableError, RunStoreError
 from ..archive import Archive, Program
 from ..evaluate import EvalResult, describe_isolation, evaluate_program
-from ..models import EnsembleModel, Model, RecordingModel, model_info
+from ..memory import Advice, Learner
+from ..models import Completion, EnsembleModel, Model, RecordingModel, ReplayModel, model_info
 from ..propose import NoveltyFilter, OperatorInfo, ProposalContext, get_operator
 from ..sandbox._fs import remove_tree
-from ..store import NewCandidate, RunStore, code_hash, is_transient, row_to_program
+from ..store import (
+    DB_NAME,
+    NewCandidate,
+    RunStore,
+    code_hash,
+    is_transient,
+    recorded_advice,
+    row_to_program,
+)
 from ..task import Files, Task
 from ._events import Event, EventHandler, EventKind, RunSummary
 
@@ -59,6 +69,12 @@ def default_operators(model: Model | None, spec: str | None) -> dict[str, float]
 
 def _find_ensemble(model: Model | None) -> EnsembleModel | None:
     while model is not None and not isinstance(model, EnsembleModel):
+        model = getattr(model, "inner", None)
+    return model
+
+
+def _find_replay(model: Model | None) -> ReplayModel | None:
+    while model is not None and not isinstance(model, ReplayModel):
         model = getattr(model, "inner", None)
     return model
 
@@ -114,6 +130,9 @@ class Engine:
         self._draining = False
         self._stopped = asyncio.Event()
         self._fatal: BaseException | None = None
+        self._learner: Learner | None = None
+        self._replayed_advice: dict[int, tuple[str, str | None]] | None = None
+        self._learning: set[asyncio.Task[None]] = set()
 
     # -- public ------------------------------------------------------------------
     def request_stop(self, reason: str, *, drain: bool = False) -> None:
@@ -143,6 +162,7 @@ class Engine:
         self._ensemble = _find_ensemble(self.model)
         try:
             self._open()
+            self._open_memory()
             self._install_signals()
             try:
                 await self._loop()
@@ -154,6 +174,8 @@ class Engine:
                     await close()
             return self._summary()
         finally:
+            if self._learner is not None:
+                self._learner.close()
             self.store.close()
 
     # -- setup -------------------------------------------------------------------
@@ -210,7 +232,9 @@ class Engine:
         self._samples = store.samples()
         self._reserved = self._samples  # recorded samples + proposals in flight
         self._next_sample = store.next_sample()
-        self._cost = float(store.totals()["cost"])
+        totals = store.totals()
+        self._cost = float(totals["cost"])
+        self._tokens = int(totals["prompt_tokens"] + totals["completion_tokens"])
         self._elapsed_before = float(store.get_meta("elapsed_s", 0.0))
         self._t0 = time.monotonic()
         self._in_flight: set[int] = set()
@@ -224,6 +248,93 @@ class Engine:
                 f"; requeued {self._requeued}, poisoned {self._poisoned} interrupted evaluations"
             )
         self._emit("started", message=resumed)
+
+    def _open_memory(self) -> None:
+        """Start the learner when the run has a model that proposals ask."""
+        uses_model = any(info.needs_model for info, _ in self._operators)
+        if not self.config.memory.enabled or self.model is None or not uses_model:
+            return
+        replay = _find_replay(self.model)
+        if replay is not None:
+            # A replay re-asks the recorded prompts, advice included, and learns
+            # nothing new: the recording already taught the memory what it could.
+            self._replayed_advice = recorded_advice(replay.path)
+            return
+        run_id = self.store.get_meta("run_id")
+        if run_id is None:
+            run_id = f"run-{uuid.uuid4().hex[:12]}"
+            self.store.set_meta("run_id", run_id)
+        self._learner = Learner(
+            self.config.memory,
+            self.task,
+            self.model,
+            run_db=self.run_dir / DB_NAME,
+            run_id=run_id,
+            spend=self._spend,
+        )
+        # Outcomes that a killed session recorded but did not yet credit to memory.
+        for pid in self.store.unsettled_finished():
+            self._settle(pid)
+
+    async def _spend(self, purpose: str, completion: Completion) -> None:
+        usage = completion.usage
+        await self._persist(
+            f"recording {purpose} spend",
+            lambda: self.store.add_spend(
+                purpose,
+                completion.model,
+                usage.prompt_tokens,
+                usage.completion_tokens,
+                usage.cost,
+            ),
+        )
+        self._cost += usage.cost
+        self._tokens += usage.prompt_tokens + usage.completion_tokens
+
+    def _settle(self, pid: int) -> None:
+        """Credit program ``pid``'s outcome to the memory records its prompt showed."""
+        if self._learner is None:
+            return
+        seen = self.store.unsettled_seen(pid)
+        row = self.store.program(pid)
+        if not seen or row is None:
+            return
+        child = row_to_program(row)
+        parent = self._parent_of(child)
+        self._learner.settle(seen, child, parent)
+        self.store.settle_seen(pid)
+
+    def _parent_of(self, child: Program) -> Program | None:
+        if child.parent_id is not None and child.parent_id in self.archive:
+            return self.archive.get(child.parent_id)
+        return None
+
+    def _learn_from(self, pid: int) -> None:
+        """After a result: credit memory, and distil once enough outcomes are in."""
+        if self._learner is None:
+            return
+        self._settle(pid)
+        row = self.store.program(pid)
+        assert row is not None
+        child = row_to_program(row)
+        if child.parent_id is None:  # the seed teaches nothing by itself
+            return
+        batch = self._learner.observe(child, self._parent_of(child))
+        if batch is not None and self._learning_allowed():
+            self._start_learning(self._learner.distill(batch))
+
+    def _learning_allowed(self) -> bool:
+        budget = self.config.budget
+        return not (
+            self._stopped.is_set()
+            or (budget.max_cost is not None and self._cost >= budget.max_cost)
+            or (budget.max_tokens is not None and self._tokens >= budget.max_tokens)
+        )
+
+    def _start_learning(self, coro: Coroutine[object, object, object]) -> None:
+        task = asyncio.create_task(self._guard(coro))
+        self._learning.add(task)
+        task.add_done_callback(self._learning.discard)
 
     def _install_signals(self) -> None:
         if not self._handle_signals:
@@ -259,7 +370,7 @@ class Engine:
         drained = asyncio.create_task(self._drain(proposers))
         stopped = asyncio.create_task(self._stopped.wait())
         await asyncio.wait({drained, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        everything = [*workers, *proposers, monitor, drained, stopped]
+        everything = [*workers, *proposers, monitor, drained, stopped, *self._learning]
         for t in everything:
             t.cancel()
         await asyncio.gather(*everything, return_exceptions=True)
@@ -284,6 +395,9 @@ class Engine:
     async def _drain(self, proposers: list[asyncio.Task[None]]) -> None:
         await asyncio.gather(*proposers)
         await self._queue.join()
+        # What the last results teach is part of the run: let the analyzer finish.
+        while self._learning:
+            await asyncio.gather(*list(self._learning))
 
     async def _monitor(self) -> None:
         budget = self.config.budget
@@ -361,6 +475,9 @@ class Engine:
         if budget.max_cost is not None and self._cost >= budget.max_cost:
             self.request_stop("max_cost reached", drain=True)
             return False
+        if budget.max_tokens is not None and self._tokens >= budget.max_tokens:
+            self.request_stop("max_tokens reached", drain=True)
+            return False
         return True
 
     async def _proposer(self) -> None:
@@ -409,6 +526,17 @@ class Engine:
             return False
         inspirations = self.archive.inspirations(rng, parent) if info.needs_model else []
         self.archive.record_child(parent.id)
+        advice = Advice()
+        if self._replayed_advice is not None and sample in self._replayed_advice:
+            text, preamble = self._replayed_advice[sample]
+            advice = Advice(text=text, preamble=preamble)
+        elif self._learner is not None and info.needs_model:
+            # Memory draws from its own stream: the proposal's own draws (model seed,
+            # operator) stay the same with memory on, off, or replayed.
+            memory_rng = random.Random(f"{self.config.seed}:{sample}:memory")
+            advice = self._learner.advise(parent, memory_rng)
+            if self._learner.wants_mutation() and self._learning_allowed():
+                self._start_learning(self._learner.mutate_prompt(memory_rng))
         ctx = ProposalContext(
             task=self.task,
             parent=parent,
@@ -419,6 +547,8 @@ class Engine:
             is_duplicate=self._novelty_check(parent.island)
             if info.needs_model
             else self._is_duplicate,
+            advice=advice.text,
+            preamble=advice.preamble,
         )
         started = time.monotonic()
         try:
@@ -453,19 +583,26 @@ class Engine:
             prompt_tokens=proposal.usage.prompt_tokens,
             completion_tokens=proposal.usage.completion_tokens,
             cost=proposal.usage.cost,
+            advice=(advice.text, advice.preamble) if advice.text or advice.preamble else None,
         )
         self._samples += 1
         self._cost += proposal.usage.cost
+        self._tokens += proposal.usage.prompt_tokens + proposal.usage.completion_tokens
         if proposal.failure is not None:
             self._reward(proposal.model, 0.0, proposal.usage.cost)
             failure, error = proposal.failure, proposal.error
             pid = await self._persist(
-                "recording a proposal", lambda: self.store.add_failed(cand, failure, error)
+                "recording a proposal",
+                lambda: self.store.add_failed(cand, failure, error, seen=advice.record_ids),
             )
             self._count_failure(proposal.failure)
             self._emit("proposal_failed", program_id=pid, message=proposal.error[:200])
+            self._learn_from(pid)
             return True
-        pid = await self._persist("recording a proposal", lambda: self.store.add_candidate(cand))
+        pid = await self._persist(
+            "recording a proposal",
+            lambda: self.store.add_candidate(cand, seen=advice.record_ids),
+        )
         self._novelty.remember(pid, cand.files)
         self._pending.add(pid)
         self._queue.put_nowait(pid)
@@ -548,6 +685,7 @@ class Engine:
         self.archive.add(program)
         self._pending.discard(pid)
         self._reward_child(program, finished["model"], finished["cost"])
+        self._learn_from(pid)
         self._novelty.remember(pid, program.files)
         self._count_failure(program.failure)
         best = self.archive.best
@@ -623,4 +761,18 @@ class Engine:
             failures=dict(self.failures),
             elapsed_s=self.elapsed,
             cost=self._cost,
+            learned=self._learned(),
         )
+
+    def _learned(self) -> dict[str, int]:
+        if self._learner is None:
+            return {}
+        stats = self._learner.stats
+        return {
+            "distillations": stats.distillations,
+            "created": stats.created,
+            "merged": stats.merged,
+            "rejected": stats.rejected,
+            "prompt_mutations": stats.mutations,
+            "archived": len(stats.archived),
+        }

@@ -48,3 +48,6 @@ class RunSummary:
     failures: dict[str, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
     cost: float = 0.0
+    learned: dict[str, int] = field(default_factory=dict)
+    """Memory activity this session: distillations, records created/merged/rejected,
+    prompt mutations, records archived (empty when memory was off)."""

@@ -57,6 +57,10 @@ class ModelInfo(BaseModel):
     """Most tokens the model may write in one reply."""
     edit_format: EditFormat = "diff"
     """The edit format the proposer should ask this model for."""
+    prompt_view: Literal["file", "block"] = "file"
+    """What of the parent the prompt shows: whole files, or only the EVOLVE-BLOCK
+    bodies with the names they must keep defining (small models rewrite the whole
+    file, and break it, when shown all of it)."""
     input_price: float = 0.0
     """US$ per million prompt tokens."""
     output_price: float = 0.0

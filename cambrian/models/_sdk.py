@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 from .._exceptions import ModelResponseError
 from ._catalog import ModelInfo, resolve_api_key
@@ -24,6 +25,48 @@ from ._retry import (
     redact,
 )
 from ._types import Completion, GenerateConfig, Message
+
+T = TypeVar("T")
+
+
+async def call_sdk(
+    sdk: ModuleType,
+    request: Callable[[], Awaitable[T]],
+    *,
+    where: str,
+    key: str | None,
+    key_env: str,
+    timeout: float,
+) -> T:
+    """Make one SDK request; map the SDK's failures to Cambrian's errors.
+
+    The OpenAI and Anthropic SDKs share these exception names. Statuses become
+    retryable or final errors by who must act (:func:`classify_status`); timeouts and
+    connection failures are retryable; an unreadable body is the model's failure.
+    """
+    failure: Exception
+    try:
+        return await request()
+    except sdk.APIStatusError as exc:
+        code, message = error_fields(exc.body)
+        failure = classify_status(
+            where,
+            exc.status_code,
+            message=redact(message, key),
+            code=code,
+            retry_after=parse_retry_after(exc.response.headers),
+            key_env=key_env,
+        )
+    except sdk.APITimeoutError:
+        failure = TransientError(f"no reply within {timeout:g}s")
+    except sdk.APIConnectionError as exc:
+        cause = type(exc.__cause__).__name__ if exc.__cause__ else "connection error"
+        failure = TransientError(f"connection failed ({cause})")
+    except (sdk.APIResponseValidationError, json.JSONDecodeError) as exc:
+        failure = ModelResponseError(f"{where}: malformed response body ({type(exc).__name__})")
+    # Raised outside the handler so the vendor exception (whose message may quote the
+    # key, and whose request carries it) is not chained as __context__.
+    raise failure
 
 
 class SdkModel:
@@ -86,35 +129,18 @@ class SdkModel:
     async def _attempt(
         self, client: Any, params: dict[str, Any], messages: list[Message]
     ) -> Completion:
-        sdk = self._sdk
         where = self.info.spec
         if self.info.base_url not in where:
             where += f" at {self.info.base_url}"
-        failure: Exception
-        try:
-            response = await self._create(client, params)
-        except sdk.APIStatusError as exc:
-            code, message = error_fields(exc.body)
-            failure = classify_status(
-                where,
-                exc.status_code,
-                message=redact(message, self._key),
-                code=code,
-                retry_after=parse_retry_after(exc.response.headers),
-                key_env=self.info.api_key_env,
-            )
-        except sdk.APITimeoutError:
-            failure = TransientError(f"no reply within {self._timeout:g}s")
-        except sdk.APIConnectionError as exc:
-            cause = type(exc.__cause__).__name__ if exc.__cause__ else "connection error"
-            failure = TransientError(f"connection failed ({cause})")
-        except (sdk.APIResponseValidationError, json.JSONDecodeError) as exc:
-            failure = ModelResponseError(f"{where}: malformed response body ({type(exc).__name__})")
-        else:
-            return self._completion(response, messages, where)
-        # Raised outside the handler so the vendor exception (whose message may quote
-        # the key, and whose request carries it) is not chained as __context__.
-        raise failure
+        response = await call_sdk(
+            self._sdk,
+            lambda: self._create(client, params),
+            where=where,
+            key=self._key,
+            key_env=self.info.api_key_env,
+            timeout=self._timeout,
+        )
+        return self._completion(response, messages, where)
 
     async def generate(
         self, messages: list[Message], config: GenerateConfig | None = None

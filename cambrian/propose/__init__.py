@@ -7,11 +7,12 @@ Operators are small async functions registered by name with :func:`operator`;
 from . import _llm, _mutation  # noqa: F401  (registers the built-in operators)
 from ._mutation import find_literals
 from ._novelty import NoveltyFilter, normalized_tokens
-from ._prompt import build_messages
+from ._prompt import DEFAULT_PREAMBLE, build_messages
 from ._registry import OperatorInfo, get_operator, operator, operator_names
 from ._types import Operator, Proposal, ProposalContext
 
 __all__ = [
+    "DEFAULT_PREAMBLE",
     "NoveltyFilter",
     "Operator",
     "OperatorInfo",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from .._exceptions import EditError, ModelResponseError
-from ..edits import apply_reply, evolvable_paths
-from ..models import GenerateConfig, Message, Usage
+from .._exceptions import CambrianError, EditError, ModelResponseError
+from ..archive import Program
+from ..edits import apply_reply, check_interface, evolvable_paths
+from ..models import GenerateConfig, Message, Usage, model_info
 from ._prompt import build_messages, render
 from ._registry import operator
 from ._types import Proposal, ProposalContext
@@ -24,13 +25,31 @@ def estimate_tokens(messages: list[Message]) -> int:
     return sum(len(m.content) for m in messages) // 3 + 4 * len(messages)
 
 
+def _innermost(ctx: ProposalContext) -> object:
+    model: object = ctx.model
+    while hasattr(model, "inner"):  # a recording wrapper: the real model knows itself
+        model = model.inner
+    return model
+
+
+def _prompt_view(ctx: ProposalContext) -> str:
+    """The catalog's ``prompt_view`` for the run's model; ``file`` when unknown."""
+    model = _innermost(ctx)
+    info = getattr(model, "info", None)
+    name = getattr(model, "name", "")
+    if info is None and "/" in name and not name.startswith(("python:", "scripted:", "replay:")):
+        try:
+            info = model_info(name)
+        except CambrianError:  # an unknown spec simply has no preference
+            info = None
+    return str(getattr(info, "prompt_view", "file"))
+
+
 def _prompt_budget(ctx: ProposalContext) -> int | None:
     explicit = getattr(ctx.settings, "context_tokens", None)
     if explicit:
         return int(explicit)
-    model: object = ctx.model
-    while hasattr(model, "inner"):  # a recording wrapper: the real model knows its window
-        model = model.inner
+    model = _innermost(ctx)
     info = getattr(model, "info", None)
     window = getattr(info, "context_window", None) or getattr(model, "context_window", None)
     if not window:
@@ -49,15 +68,29 @@ def _fit(ctx: ProposalContext, kind: str, path: str) -> tuple[list[Message], int
     ModelResponseError when even the parent alone does not fit.
     """
     budget = _prompt_budget(ctx)
+    view = _prompt_view(ctx)
     inspirations = list(ctx.inspirations)
-    messages = build_messages(kind, ctx.task, ctx.parent, inspirations, path)
+
+    def build(shown: list[Program]) -> list[Message]:
+        return build_messages(
+            kind,
+            ctx.task,
+            ctx.parent,
+            shown,
+            path,
+            view=view,
+            advice=ctx.advice,
+            preamble=ctx.preamble,
+        )
+
+    messages = build(inspirations)
     if budget is None:
         return messages, 0
     dropped = 0
     while estimate_tokens(messages) > budget and inspirations:
         inspirations.pop()
         dropped += 1
-        messages = build_messages(kind, ctx.task, ctx.parent, inspirations, path)
+        messages = build(inspirations)
     needed = estimate_tokens(messages)
     if dropped and ctx.model is not None and ctx.model.name not in _warned:
         _warned.add(ctx.model.name)
@@ -120,6 +153,7 @@ async def _ask(ctx: ProposalContext, kind: str, mode: str) -> Proposal:
             if completion.finish_reason == "length":
                 raise EditError("the reply was cut off at the token limit; send a shorter edit")
             applied = apply_reply(ctx.parent.files, reply, default_path=path, mode=mode)  # type: ignore[arg-type]
+            check_interface(ctx.parent.files, applied.files)
             why = ctx.is_duplicate(applied.files)
             if why:
                 duplicate = EditError(f"{why}; propose a substantively different change")

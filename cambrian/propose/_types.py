@@ -24,6 +24,9 @@ class ProposalContext:
         settings: The run's :class:`~cambrian.ProposeConfig`.
         is_duplicate: Why an artifact is not new (already in the run, or too close to
             a program of the parent's island), or None when it is.
+        advice: Lessons retrieved from memory, rendered for the prompt ("" for none).
+        preamble: The system prompt's opening (an evolved variant), or None for the
+            built-in one.
     """
 
     task: Task
@@ -33,6 +36,8 @@ class ProposalContext:
     model: Model | None
     settings: object
     is_duplicate: Callable[[Files], str | None]
+    advice: str = ""
+    preamble: str | None = None
 
 
 @dataclass

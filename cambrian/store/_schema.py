@@ -47,6 +47,35 @@ CREATE TABLE IF NOT EXISTS programs (
     cost              REAL NOT NULL DEFAULT 0
 );
 
+-- Model calls that made no candidate (memory distillation, prompt mutation): their
+-- tokens and cost count toward the run's totals and budgets like proposals do.
+CREATE TABLE IF NOT EXISTS spend (
+    id                INTEGER PRIMARY KEY,
+    at                REAL NOT NULL,
+    purpose           TEXT NOT NULL,
+    model             TEXT,
+    prompt_tokens     INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0,
+    cost              REAL NOT NULL DEFAULT 0
+);
+
+-- Which memory records (insights, skills, prompt variants) each candidate's prompt
+-- showed; settled once the candidate's outcome has updated their utility.
+CREATE TABLE IF NOT EXISTS memory_seen (
+    program_id INTEGER NOT NULL REFERENCES programs(id),
+    record_id  TEXT NOT NULL,
+    settled    INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (program_id, record_id)
+);
+
+-- What memory added to each proposal's prompt, by sample: provenance, and what a
+-- replay of this run puts back into its prompts so they match the recording.
+CREATE TABLE IF NOT EXISTS advice (
+    sample   INTEGER PRIMARY KEY,
+    text     TEXT NOT NULL,
+    preamble TEXT
+);
+
 CREATE INDEX IF NOT EXISTS programs_status ON programs(status);
 CREATE INDEX IF NOT EXISTS programs_hash ON programs(code_hash);
 """

@@ -23,7 +23,7 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,8 @@ class NewCandidate:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float = 0.0
+    advice: tuple[str, str | None] | None = None
+    """What memory added to the prompt: (lessons text, system-prompt preamble)."""
 
 
 class RunStore:
@@ -191,8 +193,15 @@ class RunStore:
         )
 
     # -- writes ------------------------------------------------------------------
-    def add_candidate(self, cand: NewCandidate) -> int:
-        """Insert a candidate as ``queued``; returns its id."""
+    def add_candidate(self, cand: NewCandidate, *, seen: Iterable[str] = ()) -> int:
+        """Insert a candidate as ``queued``; returns its id.
+
+        ``seen`` names the memory records its prompt showed (recorded atomically with it).
+        """
+        seen = tuple(seen)
+        if (seen or cand.advice) and not self.db.in_transaction:
+            with self.transaction():
+                return self.add_candidate(cand, seen=seen)
         cur = self.db.execute(
             "INSERT INTO programs (status, files, code_hash, parent_id, inspiration_ids, operator,"
             " model, island, generation, sample, edit_format, fuzz, change, reply, created_at,"
@@ -220,12 +229,24 @@ class RunStore:
             ),
         )
         assert cur.lastrowid is not None
+        if cand.advice is not None and cand.sample is not None:
+            self.db.execute(
+                "INSERT OR REPLACE INTO advice(sample, text, preamble) VALUES (?, ?, ?)",
+                (cand.sample, cand.advice[0], cand.advice[1]),
+            )
+        if seen:
+            self.db.executemany(
+                "INSERT OR IGNORE INTO memory_seen(program_id, record_id) VALUES (?, ?)",
+                [(cur.lastrowid, rid) for rid in seen],
+            )
         return cur.lastrowid
 
-    def add_failed(self, cand: NewCandidate, failure: str, error: str) -> int:
+    def add_failed(
+        self, cand: NewCandidate, failure: str, error: str, *, seen: Iterable[str] = ()
+    ) -> int:
         """Record a candidate that failed before evaluation (edit error, duplicate…)."""
         with self.transaction():
-            pid = self.add_candidate(cand)
+            pid = self.add_candidate(cand, seen=seen)
             self._finish(pid, "failed", failure=failure, error=error)
         return pid
 
@@ -337,12 +358,51 @@ class RunStore:
         return int(row[0])
 
     def totals(self) -> dict[str, float]:
+        """Tokens and dollars of every model call: proposals and other spend."""
         row = self.db.execute(
             "SELECT COALESCE(SUM(prompt_tokens), 0) AS prompt_tokens,"
             " COALESCE(SUM(completion_tokens), 0) AS completion_tokens,"
-            " COALESCE(SUM(cost), 0) AS cost FROM programs"
+            " COALESCE(SUM(cost), 0) AS cost FROM"
+            " (SELECT prompt_tokens, completion_tokens, cost FROM programs"
+            "  UNION ALL SELECT prompt_tokens, completion_tokens, cost FROM spend)"
         ).fetchone()
         return dict(row)
+
+    def add_spend(
+        self,
+        purpose: str,
+        model: str | None,
+        prompt_tokens: int,
+        completion_tokens: int,
+        cost: float,
+    ) -> None:
+        """Record a model call that made no candidate (e.g. memory distillation)."""
+        self.db.execute(
+            "INSERT INTO spend(at, purpose, model, prompt_tokens, completion_tokens, cost)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (time.time(), purpose, model, prompt_tokens, completion_tokens, cost),
+        )
+
+    def unsettled_finished(self) -> list[int]:
+        """Finished programs whose outcome has not yet been credited to memory."""
+        rows = self.db.execute(
+            "SELECT DISTINCT s.program_id FROM memory_seen s JOIN programs p"
+            " ON p.id = s.program_id WHERE s.settled = 0 AND p.status IN ('done', 'failed')"
+            " ORDER BY p.finish_seq"
+        )
+        return [r[0] for r in rows]
+
+    def unsettled_seen(self, pid: int) -> list[str]:
+        """The records shown to ``pid`` whose utility its outcome has not updated yet."""
+        rows = self.db.execute(
+            "SELECT record_id FROM memory_seen WHERE program_id = ? AND settled = 0"
+            " ORDER BY record_id",
+            (pid,),
+        )
+        return [r[0] for r in rows]
+
+    def settle_seen(self, pid: int) -> None:
+        self.db.execute("UPDATE memory_seen SET settled = 1 WHERE program_id = ?", (pid,))
 
     def finished_programs(self) -> Iterator[Program]:
         """Finished programs in the order their results were committed."""
@@ -363,6 +423,19 @@ class RunStore:
             "SELECT * FROM programs WHERE status = 'done' AND correct = 1"
             " ORDER BY score DESC, id ASC LIMIT 1"
         ).fetchone()
+
+
+def recorded_advice(db_path: Path) -> dict[int, tuple[str, str | None]]:
+    """Every proposal's memory advice in a recorded run, by sample (read-only)."""
+    uri = f"{Path(db_path).resolve().as_uri()}?mode=ro"
+    db = sqlite3.connect(uri, uri=True)
+    try:
+        rows = db.execute("SELECT sample, text, preamble FROM advice").fetchall()
+    except sqlite3.OperationalError:  # recorded before advice was kept
+        rows = []
+    finally:
+        db.close()
+    return {int(r[0]): (r[1], r[2]) for r in rows}
 
 
 def row_to_program(row: sqlite3.Row) -> Program:

@@ -1,17 +1,20 @@
-"""A real HTTP server on 127.0.0.1 speaking the OpenAI chat-completions and Anthropic
-messages APIs, with a scriptable queue of faults.
+"""A real HTTP server on 127.0.0.1 speaking the OpenAI chat-completions and embeddings
+and the Anthropic messages APIs, with a scriptable queue of faults.
 
     with FakeServer() as server:
         server.script(status(429, retry_after="2"), reply("hi"))
         ...  # point a model at server.url (OpenAI, includes /v1) or server.root (Anthropic)
         server.requests  # what the client sent: path, headers, JSON body
 
-Each request takes the next item of the script; an empty script answers ``reply()``.
+Each request takes the next item of the script; an empty script answers ``reply()``,
+which on ``/embeddings`` is :func:`embed_text` of each input.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import socket
 import struct
 import threading
@@ -106,6 +109,28 @@ def null_content() -> Fault:
     return Fault("null")
 
 
+def vectors(*embeddings: Any, indices: list[Any] | None = None) -> Fault:
+    """An embeddings reply holding exactly these ``embedding`` values (for malformed ones).
+
+    Entries are numbered 0, 1, ... in the order given unless ``indices`` says otherwise.
+    """
+    return Fault("vectors", body={"embeddings": list(embeddings), "indices": indices})
+
+
+EMBEDDING_DIMS = 64
+
+
+def embed_text(text: str) -> list[float]:
+    """The fake's embedding: a bag of words, each word hashed (sha256) into 64 dimensions.
+
+    Deterministic across processes, so texts sharing words have a higher cosine.
+    """
+    vector = [0.0] * EMBEDDING_DIMS
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        vector[int(hashlib.sha256(word.encode()).hexdigest(), 16) % EMBEDDING_DIMS] += 1.0
+    return vector
+
+
 @dataclass(frozen=True)
 class Recorded:
     """One request the server received."""
@@ -159,6 +184,31 @@ def _anthropic_body(fault: Fault, model: str) -> dict[str, Any]:
     }
 
 
+def _embeddings_body(fault: Fault, request: Any) -> dict[str, Any]:
+    request = request if isinstance(request, dict) else {}
+    inputs = request.get("input", [])
+    inputs = [inputs] if isinstance(inputs, str) else list(inputs)
+    indices = None
+    if fault.kind == "vectors":
+        values, indices = fault.body["embeddings"], fault.body["indices"]
+    elif fault.kind == "empty":
+        values = []
+    elif fault.kind == "null":
+        values = [None] * len(inputs)
+    else:
+        values = [embed_text(str(text)) for text in inputs]
+    tokens = sum(len(str(text).split()) for text in inputs)
+    return {
+        "object": "list",
+        "data": [
+            {"object": "embedding", "index": i, "embedding": value}
+            for i, value in zip(indices or range(len(values)), values, strict=True)
+        ],
+        "model": request.get("model", ""),
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as real providers do
     server: _Server
@@ -190,6 +240,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         model = body.get("model", "") if isinstance(body, dict) else ""
         anthropic = self.path.rstrip("/").endswith("/messages")
+        embeddings = self.path.rstrip("/").endswith("/embeddings")
         if fault.kind == "raw":
             payload = fault.body
         elif fault.kind == "status":
@@ -200,6 +251,8 @@ class _Handler(BaseHTTPRequestHandler):
                     "error": {"type": err["error"]["type"], "message": err["error"]["message"]},
                 }
             payload = json.dumps(err).encode()
+        elif embeddings:
+            payload = json.dumps(_embeddings_body(fault, body)).encode()
         else:
             make = _anthropic_body if anthropic else _openai_body
             payload = json.dumps(make(fault, model)).encode()
