@@ -106,6 +106,11 @@ class MemoryConfig(_Strict):
     share their insights."""
     retrieve: int = Field(3, ge=0, le=20)
     """Insights and skills shown per proposal (keep it small)."""
+    embeddings: str | None = None
+    """An embeddings model spec (``openai/text-embedding-3-small``,
+    ``openai-compatible/NAME@http://host:port/v1``; needs the ``openai`` extra): the
+    lexical candidates are then re-ranked by BM25 and cosine similarity together.
+    None: lexical (BM25) retrieval only."""
     distill_every: int = Field(10, ge=1)
     """Evaluations between two analyzer calls."""
     archive_below: float = Field(0.3, ge=0, le=1)

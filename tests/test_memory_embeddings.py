@@ -305,3 +305,43 @@ def test_missing_sdk_gives_install_hint(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setitem(sys.modules, "openai", None)
     with pytest.raises(ModelError, match=r"pip install 'cambrian\[openai\]'"):
         EmbeddingRetriever.from_spec("openai-compatible/e@http://127.0.0.1:9/v1")
+
+
+def test_the_learner_reranks_lexical_hits_with_embeddings(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    from conftest import write_task
+
+    from cambrian._config import MemoryConfig
+    from cambrian.memory import Learner, MemoryStore, Record
+    from cambrian.models import ScriptedModel
+    from cambrian.task import load_task
+
+    memory = tmp_path / "memory.db"
+    with MemoryStore(memory) as store:
+        for text in DOCS:  # all share the task's tag; BM25 alone ranks by word overlap
+            store.add(Record(kind="insight", text=text, polarity="guiding", tags=("t",)))
+    spec = f"openai-compatible/fake-embed@{server.url}"
+    config = MemoryConfig(path=str(memory), embeddings=spec, retrieve=1, evolve_prompts=False)
+
+    async def spend(purpose: str, completion: object) -> None:
+        raise AssertionError("retrieval is not a model call")
+
+    learner = Learner(
+        config,
+        load_task(write_task(tmp_path / "t")),
+        ScriptedModel(["unused"]),
+        run_db=tmp_path / "run.db",
+        run_id="run-test",
+        spend=spend,
+    )
+
+    async def retrieve() -> list[Record]:
+        try:
+            return await learner._retrieve(QUERY)
+        finally:
+            await learner.aclose()
+
+    (top,) = asyncio.run(retrieve())
+    assert top.text == DOCS[1]
+    assert any(r.path.endswith("/embeddings") for r in server.requests)

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from cambrian import Completion, FunctionModel, Message, RunSummary, Usage, evolve
+from cambrian._exceptions import ModelResponseError
 from cambrian.memory import MemoryStore, Record
 from cambrian.models import ReplayModel
 
@@ -259,3 +260,25 @@ def test_memory_calls_are_charged_to_the_run(quad_task: Path, tmp_path: Path) ->
     db.close()
     assert spent[0] >= 1
     assert summary.cost == pytest.approx(proposals + spent[1])
+
+
+def test_analyzer_failures_never_stop_the_run(quad_task: Path, tmp_path: Path) -> None:
+    calls = {"analyzer": 0, "proposals": 0}
+
+    def model(messages: list[Message]) -> Completion:
+        prompt = messages[-1].content
+        if "RAISED the score" in prompt or "FAILED or LOWERED" in prompt:
+            calls["analyzer"] += 1
+            raise ModelResponseError("the analyzer answered with nothing usable")
+        calls["proposals"] += 1
+        x = 0.3 + 0.01 * calls["proposals"]
+        return Completion(f"```python\nX = {x:.3f}\nY = 2.0\n```", model="m")
+
+    summary = evolve(
+        quad_task,
+        model=FunctionModel(model),
+        run_dir=tmp_path / "run",
+        config={**CONFIG, "budget": {"max_samples": 6}},
+    )
+    assert calls["analyzer"] >= 1 and summary.samples == 6
+    assert summary.learned["distillations"] >= 1 and summary.learned["created"] == 0

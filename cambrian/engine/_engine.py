@@ -175,7 +175,7 @@ class Engine:
             return self._summary()
         finally:
             if self._learner is not None:
-                self._learner.close()
+                await self._learner.aclose()
             self.store.close()
 
     # -- setup -------------------------------------------------------------------
@@ -534,7 +534,7 @@ class Engine:
             # Memory draws from its own stream: the proposal's own draws (model seed,
             # operator) stay the same with memory on, off, or replayed.
             memory_rng = random.Random(f"{self.config.seed}:{sample}:memory")
-            advice = self._learner.advise(parent, memory_rng)
+            advice = await self._learner.advise(parent, memory_rng)
             if self._learner.wants_mutation() and self._learning_allowed():
                 self._start_learning(self._learner.mutate_prompt(memory_rng))
         ctx = ProposalContext(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .._config import MemoryConfig
-from .._exceptions import ModelError
+from .._exceptions import ModelError, ModelResponseError
 from ..archive import Program
 from ..models import Completion, GenerateConfig, Message, Model
 from ..propose import DEFAULT_PREAMBLE
@@ -100,9 +100,19 @@ class Learner:
         self.memory = MemoryStore(Path(config.path) if config.path else default_memory_path())
         self.run_copy = MemoryStore(run_db)
         self.stats = LearnStats()
+        self._embedder = None
+        if config.embeddings:
+            from ._embeddings import EmbeddingRetriever
+
+            self._embedder = EmbeddingRetriever.from_spec(config.embeddings)
         self._batch: list[Outcome] = []
         self._proposals_since_mutation = 0
         self._ensure_default_prompt()
+
+    async def aclose(self) -> None:
+        if self._embedder is not None:
+            await self._embedder.aclose()
+        self.close()
 
     def close(self) -> None:
         self.memory.close()
@@ -134,18 +144,33 @@ class Learner:
         why = f"{parent.failure or ''} {parent.error} {parent.feedback}"
         return f"{self.task.description} {why} {code}"[:_QUERY_CHARS]
 
-    def advise(self, parent: Program, rng: random.Random) -> Advice:
+    async def _retrieve(self, query: str) -> list[Record]:
+        """The top records for ``query``: BM25, re-ranked with embeddings when configured."""
+        k = self.config.retrieve
+        pool = 4 * k if self._embedder is not None else k
+        hits = self.memory.search(query, kind=("insight", "skill"), tags=self.tags, k=pool)
+        if self._embedder is None or len(hits) <= 1:
+            return [record for record, _ in hits[:k]]
+        texts = [f"{r.name} {r.description} {r.text}".strip() for r, _ in hits]
+        try:
+            cosines = await self._embedder.rank(query, texts)
+        except (ModelError, ModelResponseError) as exc:  # BM25 alone still ranks
+            logger.warning("embedding retrieval failed, using BM25 alone: %s", exc)
+            return [record for record, _ in hits[:k]]
+        top = max(score for _, score in hits) or 1.0
+        combined = [
+            (0.5 * score / top + 0.5 * max(cos, 0.0), -i)
+            for i, ((_, score), cos) in enumerate(zip(hits, cosines, strict=True))
+        ]
+        order = sorted(range(len(hits)), key=lambda i: combined[i], reverse=True)
+        return [hits[i][0] for i in order[:k]]
+
+    async def advise(self, parent: Program, rng: random.Random) -> Advice:
         """Lessons and a prompt variant for a proposal from ``parent``."""
         lines: list[str] = []
         ids: list[str] = []
         if self.config.retrieve:
-            hits = self.memory.search(
-                self._query(parent),
-                kind=("insight", "skill"),
-                tags=self.tags,
-                k=self.config.retrieve,
-            )
-            for record, _score in hits:
+            for record in await self._retrieve(self._query(parent)):
                 ids.append(record.id)
                 if record.kind == "insight":
                     lines.append(f"- ({record.polarity}) {record.text}")
@@ -213,7 +238,7 @@ class Learner:
             completion = await self.model.generate(
                 [Message("user", prompt)], GenerateConfig(temperature=0.3)
             )
-        except ModelError as exc:
+        except (ModelError, ModelResponseError) as exc:
             # Learning is best effort: the proposer meets (and reports) a real outage.
             logger.warning("memory %s skipped: %s", purpose, exc)
             return None
