@@ -67,16 +67,15 @@ def default_operators(model: Model | None, spec: str | None) -> dict[str, float]
     return {"diff": 0.6, "rewrite": 0.3, "fix": 0.1}
 
 
-def _find_ensemble(model: Model | None) -> EnsembleModel | None:
-    while model is not None and not isinstance(model, EnsembleModel):
-        model = getattr(model, "inner", None)
-    return model
+M = TypeVar("M")
 
 
-def _find_replay(model: Model | None) -> ReplayModel | None:
-    while model is not None and not isinstance(model, ReplayModel):
-        model = getattr(model, "inner", None)
-    return model
+def _find(model: Model | None, kind: type[M]) -> M | None:
+    """The ``kind`` model inside ``model``'s wrappers (recording…), or None."""
+    found: object = model
+    while found is not None and not isinstance(found, kind):
+        found = getattr(found, "inner", None)
+    return found
 
 
 class Engine:
@@ -159,7 +158,7 @@ class Engine:
             # Every prompt and reply goes into the run database (compressed), so a run
             # can be inspected and replayed (`--model replay:RUN_DIR`).
             self.model = RecordingModel(self.model, record=self.store.db)
-        self._ensemble = _find_ensemble(self.model)
+        self._ensemble = _find(self.model, EnsembleModel)
         try:
             self._open()
             self._open_memory()
@@ -254,7 +253,7 @@ class Engine:
         uses_model = any(info.needs_model for info, _ in self._operators)
         if not self.config.memory.enabled or self.model is None or not uses_model:
             return
-        replay = _find_replay(self.model)
+        replay = _find(self.model, ReplayModel)
         if replay is not None:
             # A replay re-asks the recorded prompts, advice included, and learns
             # nothing new: the recording already taught the memory what it could.
@@ -274,7 +273,9 @@ class Engine:
         )
         # Outcomes that a killed session recorded but did not yet credit to memory.
         for pid in self.store.unsettled_finished():
-            self._settle(pid)
+            row = self.store.program(pid)
+            assert row is not None
+            self._settle(row_to_program(row))
 
     async def _spend(self, purpose: str, completion: Completion) -> None:
         usage = completion.usage
@@ -291,18 +292,13 @@ class Engine:
         self._cost += usage.cost
         self._tokens += usage.prompt_tokens + usage.completion_tokens
 
-    def _settle(self, pid: int) -> None:
-        """Credit program ``pid``'s outcome to the memory records its prompt showed."""
-        if self._learner is None:
-            return
-        seen = self.store.unsettled_seen(pid)
-        row = self.store.program(pid)
-        if not seen or row is None:
-            return
-        child = row_to_program(row)
-        parent = self._parent_of(child)
-        self._learner.settle(seen, child, parent)
-        self.store.settle_seen(pid)
+    def _settle(self, child: Program) -> None:
+        """Credit ``child``'s outcome to the memory records its prompt showed."""
+        assert self._learner is not None
+        seen = self.store.unsettled_seen(child.id)
+        if seen:
+            self._learner.settle(seen, child, self._parent_of(child))
+            self.store.settle_seen(child.id)
 
     def _parent_of(self, child: Program) -> Program | None:
         if child.parent_id is not None and child.parent_id in self.archive:
@@ -313,10 +309,10 @@ class Engine:
         """After a result: credit memory, and distil once enough outcomes are in."""
         if self._learner is None:
             return
-        self._settle(pid)
         row = self.store.program(pid)
         assert row is not None
         child = row_to_program(row)
+        self._settle(child)
         if child.parent_id is None:  # the seed teaches nothing by itself
             return
         batch = self._learner.observe(child, self._parent_of(child))
