@@ -91,19 +91,25 @@ class EnsembleConfig(_Strict):
 
 
 class MemoryConfig(_Strict):
-    """What the run learns and keeps for the next runs (insights, skills, prompts).
+    """What the run learns and keeps for the next runs (programs, insights, skills, prompts).
 
-    Memory needs a model: runs with only model-free operators neither read nor write it.
+    Every run keeps its best program for the next runs of its task and starts from
+    theirs (``recall``). Lessons, skills and prompt variants need a model: runs with
+    only model-free operators neither read nor write them.
     """
 
     enabled: bool = True
-    """Retrieve, distil and evolve prompts; False runs without any memory."""
+    """Recall programs, retrieve, distil and evolve prompts; False runs without any memory."""
     path: str | None = None
     """The memory file shared by runs; default ``$CAMBRIAN_MEMORY``, else
     ``$XDG_DATA_HOME/cambrian/memory.db`` (``~/.local/share/cambrian/memory.db``)."""
     tags: list[str] = Field(default_factory=list)
     """Scope tags of this task (the task's name is always one); runs that share a tag
     share their insights."""
+    recall: int = Field(2, ge=0, le=20)
+    """Best programs of earlier runs of this task (same name) that a new run evaluates
+    again, in its own sandbox, before its first proposal, and so starts from. Only their
+    EVOLVE-BLOCK bodies travel, into the current seed; 0 starts from the seed alone."""
     retrieve: int = Field(3, ge=0, le=20)
     """Insights and skills shown per proposal (keep it small)."""
     embeddings: str | None = None

@@ -102,3 +102,32 @@ def test_model_choice_defaults_to_the_embedded_llm_only_when_installed(
     monkeypatch.setattr(_main, "local_model_available", lambda: False)
     model, proposer = _main._choose_model(None)
     assert model is None and "cambrian models install" in proposer
+
+
+def test_memory_flags_recall_or_not(
+    quad_task: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    memory = tmp_path / "memory.db"
+    base = ["run", str(quad_task), "--max-samples", "20", "--memory", str(memory)]
+    assert main([*base, "--run-dir", str(tmp_path / "one")]) == 0
+    out = capsys.readouterr().out
+    assert f"memory: {memory} (recall 2" in out and "programs_kept 1" in out
+    assert main(["memory", "list", "--memory", str(memory), "--kind", "program"]) == 0
+    listed = capsys.readouterr().out
+    assert "1 records" in listed and "score " in listed
+
+    assert main([*base, "--run-dir", str(tmp_path / "two"), "--max-samples", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "recalled 1 program(s) from memory, evaluated again first: program 2 ← prg-" in out
+    assert main(["status", str(tmp_path / "two"), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    # The recalled program (id 2) had the best score before any proposal.
+    assert (info["samples_to_best"] == 0) == (info["best_id"] == 2)
+    assert info["operators"]["recall"] == 1
+
+    for flags in (["--recall", "0"], ["--no-memory"]):
+        run_dir = tmp_path / flags[-1].strip("-")
+        assert main([*base, "--run-dir", str(run_dir), "--max-samples", "2", *flags]) == 0
+        out = capsys.readouterr().out
+        assert "recalled" not in out
+        assert ("memory: off" in out) == (flags == ["--no-memory"])

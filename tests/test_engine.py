@@ -50,7 +50,12 @@ def test_numeric_mutation_improves_the_seed(quad_task: Path, tmp_path: Path) -> 
 
 
 def test_same_seed_same_run_when_sequential(quad_task: Path, tmp_path: Path) -> None:
-    config = {"budget": {"max_samples": 15}, "concurrency": {"proposals": 1, "evaluations": 1}}
+    # Memory off: with it, run b would start from run a's best program.
+    config = {
+        "budget": {"max_samples": 15},
+        "concurrency": {"proposals": 1, "evaluations": 1},
+        "memory": {"enabled": False},
+    }
     evolve(quad_task, run_dir=tmp_path / "a", config={**config, "seed": 7})
     evolve(quad_task, run_dir=tmp_path / "b", config={**config, "seed": 7})
     evolve(quad_task, run_dir=tmp_path / "c", config={**config, "seed": 8})

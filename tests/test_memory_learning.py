@@ -80,7 +80,9 @@ CONFIG: dict[str, Any] = {
     "budget": {"max_samples": 12, "target_score": 0.999},
     "concurrency": {"proposals": 1, "evaluations": 1},
     "propose": {"operators": {"rewrite": 1.0}},
-    "memory": {"distill_every": 2, "evolve_prompts": False},
+    # Lessons alone: recalling run one's best program would end run two before its
+    # first proposal (test_memory_recall.py covers that).
+    "memory": {"distill_every": 2, "evolve_prompts": False, "recall": 0},
 }
 
 
@@ -191,10 +193,14 @@ def test_uncited_or_invented_evidence_is_not_written(quad_task: Path, tmp_path: 
     def model(messages: list[Message]) -> Completion:
         prompt = messages[-1].content
         if "RAISED the score" in prompt or "FAILED or LOWERED" in prompt:
+            cites = ", ".join(_ids(prompt))
             return Completion(
                 "GUIDING: Nothing supports this sentence at all.\n"
                 "CAUTIONARY: This one cites a program that does not exist. [9999]\n"
-                "SKILL: lucky-guess | worked once\nX = 0.7\nEND SKILL [2]",
+                "SKILL: lucky-guess | worked once\nX = 0.7\nEND SKILL [2]\n"
+                # The prompt's own examples, copied with real citations: not lessons.
+                f"GUIDING: Spread the centres evenly over the square before fitting the radii. [{cites}]\n"
+                f"CAUTIONARY: Deleting a helper that the entry point calls makes every run crash. [{cites}]",
                 model="m",
             )
         x = 0.3 + 0.01 * len(re.findall("Score", prompt))
@@ -213,7 +219,7 @@ def test_uncited_or_invented_evidence_is_not_written(quad_task: Path, tmp_path: 
     )
     with MemoryStore(_memory_path()) as memory:
         assert memory.list(kind="insight") == [] and memory.list(kind="skill") == []
-    assert summary.learned["rejected"] >= 3 and summary.learned["created"] == 0
+    assert summary.learned["rejected"] >= 4 and summary.learned["created"] == 0
 
 
 def test_prompt_variants_are_evolved_selected_and_credited(quad_task: Path, tmp_path: Path) -> None:

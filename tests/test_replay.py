@@ -12,14 +12,14 @@ import pytest
 from cambrian import evolve
 from cambrian._exceptions import ModelError, ModelResponseError
 from cambrian.models import Completion, FunctionModel, GenerateConfig, Message, ScriptedModel, Usage
-from cambrian.models._replay import RecordingModel, ReplayModel
-from cambrian.store._calls import (
+from cambrian.models._calls import (
     ensure_calls_table,
     find_reply,
     prompt_hash,
     record_call,
     recorded_calls,
 )
+from cambrian.models._replay import RecordingModel, ReplayModel
 
 CONFIG = {
     "budget": {"max_samples": 6},

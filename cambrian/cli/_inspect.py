@@ -79,6 +79,15 @@ def status(run_dir: Path) -> dict[str, Any]:
             if entry["improvements"]:
                 entry["cost_per_improvement"] = entry["cost"] / entry["improvements"]
         calls = store.db.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+        # Proposals made until the best score was first reached (0: the seed or a
+        # program recalled from memory had it before any proposal).
+        samples_to_best = None
+        if best is not None:
+            samples_to_best = store.db.execute(
+                "SELECT MIN(COALESCE(sample + 1, 0)) FROM programs"
+                " WHERE status = 'done' AND correct = 1 AND score >= ?",
+                (best["score"],),
+            ).fetchone()[0]
         return {
             "run_dir": str(run_dir),
             "by_model": by_model,
@@ -95,6 +104,7 @@ def status(run_dir: Path) -> dict[str, Any]:
             "seed_score": seed["score"] if seed is not None else None,
             "best_score": best["score"] if best is not None else None,
             "best_id": best["id"] if best is not None else None,
+            "samples_to_best": samples_to_best,
             "elapsed_s": store.get_meta("elapsed_s"),
             "isolation": store.get_meta("isolation"),
             **store.totals(),

@@ -18,8 +18,10 @@ from rich.markup import escape
 
 from .. import __version__
 from .._api import default_run_dir, evolve, resume
+from .._config import build_config
 from .._exceptions import CambrianError
 from ..evaluate import describe_isolation, evaluator_isolation
+from ..memory import default_memory_path
 from ..models._local import DEFAULT_LOCAL_MODEL, local_model_available
 from ..sandbox import diagnose
 from ..task import load_task
@@ -41,6 +43,9 @@ _FLAGS: dict[str, tuple[str, ...]] = {
     "islands": ("archive", "islands"),
     "selection": ("archive", "selection"),
     "timeout": ("evaluator", "limits", "timeout_s"),
+    "memory_enabled": ("memory", "enabled"),
+    "memory_path": ("memory", "path"),
+    "recall": ("memory", "recall"),
 }
 
 
@@ -79,6 +84,26 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="random seed")
     run.add_argument("--islands", type=int, help="number of islands")
     run.add_argument("--selection", help="parent selection strategy")
+    run.add_argument(
+        "--memory",
+        dest="memory_path",
+        metavar="PATH",
+        help="the memory file runs share (default: $CAMBRIAN_MEMORY, else"
+        " ~/.local/share/cambrian/memory.db)",
+    )
+    run.add_argument(
+        "--no-memory",
+        dest="memory_enabled",
+        action="store_const",
+        const=False,
+        help="run without memory: recall no programs, use and write no lessons",
+    )
+    run.add_argument(
+        "--recall",
+        type=int,
+        metavar="N",
+        help="best programs of earlier runs of this task to start from (default 2; 0: none)",
+    )
     _budget_flags(run)
 
     res = sub.add_parser("resume", help="continue a stopped or killed run")
@@ -161,6 +186,12 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
         )
     console.print(f"run dir: {run_dir}")
     overrides = _overrides(args)
+    memory = build_config(task.settings, overrides).memory
+    if memory.enabled:
+        where = memory.path or default_memory_path()
+        console.print(f"memory: {where} (recall {memory.recall}; --no-memory to run without)")
+    else:
+        console.print("memory: off")
     max_samples = overrides.get("budget", {}).get("max_samples", 100)
     with RunDisplay(console, max_samples) as display:
         summary = evolve(
@@ -196,8 +227,13 @@ def _cmd_status(args: argparse.Namespace, console: Console) -> int:
     of = f"/{info['max_samples']}" if info["max_samples"] is not None else ""
     console.print(f"[bold]{info['task']}[/] — {state} — {info['run_dir']}")
     console.print(f"samples {info['samples']}{of}; programs by status: {info['by_status']}")
+    reached = (
+        f", first reached after {info['samples_to_best']} samples"
+        if info["samples_to_best"] is not None
+        else ""
+    )
     console.print(
-        f"seed score {seed}; best score [bold green]{best}[/] (program {info['best_id']})"
+        f"seed score {seed}; best score [bold green]{best}[/] (program {info['best_id']}{reached})"
     )
     console.print(f"improvements over parent: {info['improvements_over_parent']}")
     console.print(f"failures: {info['failures'] or 'none'}")

@@ -106,6 +106,17 @@ def _label(record: Record) -> str:
     return record.name
 
 
+def _text(record: Record) -> str:
+    if record.kind != "program":
+        return record.text
+    # A program's text is its block bodies: lead with what it scored, and where.
+    body = "\n".join(line for line in record.text.splitlines() if not line.startswith("# "))
+    score = record.metadata.get("score")
+    where = record.supporting[-1] if record.supporting else "?"
+    head = f"score {score:.6g}" if isinstance(score, int | float) else "score ?"
+    return f"{head} ({where}): {body}"
+
+
 def _preview(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= _PREVIEW else flat[: _PREVIEW - 1] + "…"
@@ -128,7 +139,7 @@ def _table(records: list[Record], title: str) -> Table:
             f"{r.utility:.2f}",
             str(r.trials),
             escape(_label(r)),
-            escape(_preview(r.text)),
+            escape(_preview(_text(r))),
         )
     return table
 
@@ -159,7 +170,8 @@ def _show(store: MemoryStore, record_id: str, console: Console) -> int:
         ("created", _when(r.created_at)),
         ("updated", _when(r.updated_at)),
         ("last used", _when(r.last_used_at)),
-        ("metadata", json.dumps(r.metadata, ensure_ascii=False)),
+        # A program's blocks are its text, shown below.
+        ("metadata", json.dumps({k: v for k, v in r.metadata.items() if k != "blocks"})),
     ]
     for key, value in rows:
         if value:

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .._exceptions import EditError
-from ..task import Files
 from ._markers import evolvable_paths, evolve_regions
+
+if TYPE_CHECKING:
+    # Runtime import would be circular: cambrian.task imports cambrian.edits.
+    from ..task import Files
 
 _MAX_PARSE_CHARS = 400_000  # larger sources are left to the evaluator
 

@@ -16,7 +16,6 @@ import shutil
 import signal
 import sqlite3
 import time
-import uuid
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TypeVar
@@ -26,21 +25,15 @@ from .._config import RunConfig
 from .._exceptions import ModelError, ModelUnavailableError, RunStoreError
 from ..archive import Archive, Program
 from ..evaluate import EvalResult, describe_isolation, evaluate_program
-from ..memory import Advice, Learner
-from ..models import Completion, EnsembleModel, Model, RecordingModel, ReplayModel, model_info
+from ..memory import Advice
+from ..models import Completion, EnsembleModel, Model, RecordingModel, model_info
 from ..propose import NoveltyFilter, OperatorInfo, ProposalContext, get_operator
 from ..sandbox._fs import remove_tree
-from ..store import (
-    DB_NAME,
-    NewCandidate,
-    RunStore,
-    code_hash,
-    is_transient,
-    recorded_advice,
-    row_to_program,
-)
+from ..store import NewCandidate, RunStore, code_hash, is_transient, row_to_program
 from ..task import Files, Task
 from ._events import Event, EventHandler, EventKind, RunSummary
+from ._find import find_model
+from ._learning import RunMemory, new_run_candidates
 
 # Proposal-side failures: the candidate never reached an evaluator, so the archive
 # (which holds evaluated programs, including failed ones for `fix`) ignores them.
@@ -65,17 +58,6 @@ def default_operators(model: Model | None, spec: str | None) -> dict[str, float]
     if edit_format == "rewrite":
         return {"rewrite": 0.9, "fix": 0.1}
     return {"diff": 0.6, "rewrite": 0.3, "fix": 0.1}
-
-
-M = TypeVar("M")
-
-
-def _find(model: Model | None, kind: type[M]) -> M | None:
-    """The ``kind`` model inside ``model``'s wrappers (recording…), or None."""
-    found: object = model
-    while found is not None and not isinstance(found, kind):
-        found = getattr(found, "inner", None)
-    return found
 
 
 class Engine:
@@ -129,8 +111,8 @@ class Engine:
         self._draining = False
         self._stopped = asyncio.Event()
         self._fatal: BaseException | None = None
-        self._learner: Learner | None = None
-        self._replayed_advice: dict[int, tuple[str, str | None]] | None = None
+        self._memory: RunMemory | None = None
+        self._initial: set[int] = set()  # the seed and recalled programs, not yet evaluated
         self._learning: set[asyncio.Task[None]] = set()
 
     # -- public ------------------------------------------------------------------
@@ -158,10 +140,9 @@ class Engine:
             # Every prompt and reply goes into the run database (compressed), so a run
             # can be inspected and replayed (`--model replay:RUN_DIR`).
             self.model = RecordingModel(self.model, record=self.store.db)
-        self._ensemble = _find(self.model, EnsembleModel)
+        self._ensemble = find_model(self.model, EnsembleModel)
         try:
             self._open()
-            self._open_memory()
             self._install_signals()
             try:
                 await self._loop()
@@ -171,10 +152,12 @@ class Engine:
                 close = getattr(self.model, "aclose", None)
                 if close is not None:
                     await close()
+                if self._memory is not None:
+                    self._memory.keep_best()
             return self._summary()
         finally:
-            if self._learner is not None:
-                await self._learner.aclose()
+            if self._memory is not None:
+                await self._memory.aclose()
             self.store.close()
 
     # -- setup -------------------------------------------------------------------
@@ -203,6 +186,16 @@ class Engine:
         )
         store.set_meta("isolation", describe_isolation())
         remove_tree(self.run_dir / "work")
+        if self.config.memory.enabled:
+            self._memory = RunMemory(
+                self.config,
+                self.task,
+                store,
+                self.archive,
+                self.model,
+                proposes_with_model=any(info.needs_model for info, _ in self._operators),
+                spend=self._spend,
+            )
         self._requeued, self._poisoned = store.recover(self.config.max_attempts)
 
         for program in store.finished_programs():
@@ -213,17 +206,13 @@ class Engine:
         for row in store.rows():
             if row["parent_id"] is not None and row["parent_id"] in self.archive:
                 self.archive.record_child(row["parent_id"])
+        if self._memory is not None:
+            self._memory.settle_unfinished()
         if store.count() == 0:
-            store.add_candidate(
-                NewCandidate(
-                    files=dict(self.task.seed),
-                    operator="seed",
-                    parent_id=None,
-                    island=0,
-                    generation=0,
-                    sample=None,
-                )
-            )
+            first = new_run_candidates(self.task.seed, self._memory, self.config.archive.islands)
+            with store.transaction():
+                for cand, seen in first:
+                    store.add_candidate(cand, seen=seen)
         if self._ensemble is not None:
             state = store.get_meta("ensemble_state")
             if state is not None:  # resume the bandit exactly where it was
@@ -241,41 +230,17 @@ class Engine:
         for pid in store.queued_ids():
             self._queue.put_nowait(pid)
             self._pending.add(pid)
+            queued = store.program(pid)
+            if queued is not None and queued["sample"] is None:
+                self._initial.add(pid)
         resumed = f"resumed after {self._samples} samples" if self._samples else ""
         if self._requeued or self._poisoned:
             resumed += (
                 f"; requeued {self._requeued}, poisoned {self._poisoned} interrupted evaluations"
             )
+        if not self._samples and self._memory is not None:
+            resumed = self._memory.describe_recalled()
         self._emit("started", message=resumed)
-
-    def _open_memory(self) -> None:
-        """Start the learner when the run has a model that proposals ask."""
-        uses_model = any(info.needs_model for info, _ in self._operators)
-        if not self.config.memory.enabled or self.model is None or not uses_model:
-            return
-        replay = _find(self.model, ReplayModel)
-        if replay is not None:
-            # A replay re-asks the recorded prompts, advice included, and learns
-            # nothing new: the recording already taught the memory what it could.
-            self._replayed_advice = recorded_advice(replay.path)
-            return
-        run_id = self.store.get_meta("run_id")
-        if run_id is None:
-            run_id = f"run-{uuid.uuid4().hex[:12]}"
-            self.store.set_meta("run_id", run_id)
-        self._learner = Learner(
-            self.config.memory,
-            self.task,
-            self.model,
-            run_db=self.run_dir / DB_NAME,
-            run_id=run_id,
-            spend=self._spend,
-        )
-        # Outcomes that a killed session recorded but did not yet credit to memory.
-        for pid in self.store.unsettled_finished():
-            row = self.store.program(pid)
-            assert row is not None
-            self._settle(row_to_program(row))
 
     async def _spend(self, purpose: str, completion: Completion) -> None:
         usage = completion.usage
@@ -292,32 +257,13 @@ class Engine:
         self._cost += usage.cost
         self._tokens += usage.prompt_tokens + usage.completion_tokens
 
-    def _settle(self, child: Program) -> None:
-        """Credit ``child``'s outcome to the memory records its prompt showed."""
-        assert self._learner is not None
-        seen = self.store.unsettled_seen(child.id)
-        if seen:
-            self._learner.settle(seen, child, self._parent_of(child))
-            self.store.settle_seen(child.id)
-
-    def _parent_of(self, child: Program) -> Program | None:
-        if child.parent_id is not None and child.parent_id in self.archive:
-            return self.archive.get(child.parent_id)
-        return None
-
     def _learn_from(self, pid: int) -> None:
         """After a result: credit memory, and distil once enough outcomes are in."""
-        if self._learner is None:
+        if self._memory is None:
             return
-        row = self.store.program(pid)
-        assert row is not None
-        child = row_to_program(row)
-        self._settle(child)
-        if child.parent_id is None:  # the seed teaches nothing by itself
-            return
-        batch = self._learner.observe(child, self._parent_of(child))
-        if batch is not None and self._learning_allowed():
-            self._start_learning(self._learner.distill(batch))
+        distillation = self._memory.after_result(pid)
+        if distillation is not None and self._learning_allowed():
+            self._start_learning(distillation)
 
     def _learning_allowed(self) -> bool:
         budget = self.config.budget
@@ -480,8 +426,11 @@ class Engine:
         evaluations = self.config.concurrency.evaluations
         while self._budget_allows_proposal():
             # Backpressure: don't run ahead of the evaluators, and wait for a parent.
-            if self._queue.qsize() >= evaluations or (
-                self.archive.best is None and not self._has_failed_parent()
+            # Recalled programs are evaluated before the first proposal picks a parent.
+            if (
+                self._queue.qsize() >= evaluations
+                or (self.archive.best is None and not self._has_failed_parent())
+                or not self._initial.isdisjoint(self._pending)
             ):
                 await asyncio.sleep(0.02)
                 continue
@@ -523,16 +472,14 @@ class Engine:
         inspirations = self.archive.inspirations(rng, parent) if info.needs_model else []
         self.archive.record_child(parent.id)
         advice = Advice()
-        if self._replayed_advice is not None and sample in self._replayed_advice:
-            text, preamble = self._replayed_advice[sample]
-            advice = Advice(text=text, preamble=preamble)
-        elif self._learner is not None and info.needs_model:
-            # Memory draws from its own stream: the proposal's own draws (model seed,
-            # operator) stay the same with memory on, off, or replayed.
-            memory_rng = random.Random(f"{self.config.seed}:{sample}:memory")
-            advice = await self._learner.advise(parent, memory_rng)
-            if self._learner.wants_mutation() and self._learning_allowed():
-                self._start_learning(self._learner.mutate_prompt(memory_rng))
+        if self._memory is not None and info.needs_model:
+            advice = await self._memory.advise(parent, sample)
+            mutation = self._memory.mutation(sample)
+            if mutation is not None:
+                if self._learning_allowed():
+                    self._start_learning(mutation)
+                else:
+                    mutation.close()
         ctx = ProposalContext(
             task=self.task,
             parent=parent,
@@ -761,14 +708,4 @@ class Engine:
         )
 
     def _learned(self) -> dict[str, int]:
-        if self._learner is None:
-            return {}
-        stats = self._learner.stats
-        return {
-            "distillations": stats.distillations,
-            "created": stats.created,
-            "merged": stats.merged,
-            "rejected": stats.rejected,
-            "prompt_mutations": stats.mutations,
-            "archived": len(stats.archived),
-        }
+        return self._memory.stats if self._memory is not None else {}

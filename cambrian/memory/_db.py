@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import ConfigError
-from ._records import RECORD_KINDS, Record, RecordKind, bounded
+from ._records import ID_PREFIX, RECORD_KINDS, Record, RecordKind, bounded
 from ._text import similarity
 
 SCHEMA_VERSION = 1
@@ -187,7 +187,7 @@ class Tables:
         """
         record_id = record.id
         while not record_id or self.find(record_id) is not None:
-            record_id = f"{record.kind[:3]}-{secrets.token_hex(6)}"
+            record_id = f"{ID_PREFIX[record.kind]}-{secrets.token_hex(6)}"
         stored = replace(
             record,
             id=record_id,

@@ -17,6 +17,7 @@ from importlib import resources
 from string import Template
 
 from ..archive import Program
+from ._text import similarity
 
 _DIFF_CHARS = 1200
 _FEEDBACK_CHARS = 300
@@ -142,6 +143,23 @@ def skill_name(text: str) -> str:
     """An agentskills.io-valid name: lowercase letters, digits and single hyphens."""
     name = _NAME_OK.sub("-", text.strip().lower()).strip("-")
     return re.sub(r"-{2,}", "-", name)[:64].strip("-")
+
+
+@cache
+def _examples() -> tuple[str, ...]:
+    """The example lessons the analyzer prompts show (never lessons themselves)."""
+    out = []
+    for name in ("analyze_success", "analyze_failure"):
+        for line in _template(name).template.splitlines():
+            match = _INSIGHT.match(line)
+            if match:
+                out.append(_cited(match.group(2))[0])
+    return tuple(out)
+
+
+def restates_example(statement: str) -> bool:
+    """Whether ``statement`` echoes a prompt's example (small models copy them)."""
+    return any(similarity(statement, example) >= 0.6 for example in _examples())
 
 
 def parse_notes(reply: str) -> Notes:

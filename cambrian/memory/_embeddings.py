@@ -18,7 +18,6 @@ from types import ModuleType
 from typing import Any
 
 from .._exceptions import ConfigError, ModelError, ModelResponseError
-from ..models import _catalog
 from ..models._catalog import model_info, resolve_api_key
 from ..models._retry import (
     RetryPolicy,
@@ -197,10 +196,7 @@ class EmbeddingRetriever:
                 OpenAI protocol.
             ModelError: The ``openai`` SDK is missing, or a hosted API has no key.
         """
-        # The catalog warns once about models it does not list, in terms of context
-        # windows and prices; neither applies to an embedding model, so skip the warning.
-        _catalog._warned_unknown.add(spec)
-        info = model_info(spec)
+        info = model_info(spec, warn_unknown=False)
         if info.api != "openai":
             raise ConfigError(
                 f"embedding spec {spec!r}: provider {info.provider!r} speaks {info.api!r}; "

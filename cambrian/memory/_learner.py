@@ -5,6 +5,9 @@ One :class:`Learner` per run. It reads and writes the memory that outlives runs 
 every record the run wrote and which records each candidate's prompt showed. Its
 model calls (analysis, prompt mutation) go through the run's model seam, so they are
 recorded, replayable and charged to the run's budget.
+
+Recall (the best programs of earlier runs, evaluated again at the start of a new
+run) and keeping a run's best need no model; lessons, skills and prompt variants do.
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ from .._exceptions import ModelError, ModelResponseError
 from ..archive import Program
 from ..models import Completion, GenerateConfig, Message, Model
 from ..propose import DEFAULT_PREAMBLE
-from ..task import Task
-from ._distill import Notes, Outcome, analyzer_prompt, parse_notes, render
+from ..task import Files, Task
+from ._distill import Notes, Outcome, analyzer_prompt, parse_notes, render, restates_example
 from ._metaprompt import DEFAULT_NAME, choose_variant, parse_variant, worst_to_archive
+from ._recall import Recalled, recall, remember
 from ._records import Record
 from ._store import MemoryStore, default_memory_path
 
@@ -61,6 +65,8 @@ class LearnStats:
     rejected: int = 0
     mutations: int = 0
     archived: list[str] = field(default_factory=list)
+    recalled: int = 0
+    kept: int = 0
 
 
 def task_tags(task: Task, config: MemoryConfig) -> tuple[str, ...]:
@@ -75,7 +81,8 @@ class Learner:
     Args:
         config: The run's memory settings.
         task: The task being evolved.
-        model: The run's model (its calls are recorded like proposals).
+        model: The run's model (its calls are recorded like proposals); None for a
+            run without one, which only recalls and keeps programs.
         run_db: The run database file (gets the run's copy of records written).
         run_id: This run's id, used in evidence references ``"<run_id>:<program id>"``.
         spend: Called with every completion the learner paid for.
@@ -85,7 +92,7 @@ class Learner:
         self,
         config: MemoryConfig,
         task: Task,
-        model: Model,
+        model: Model | None,
         *,
         run_db: Path,
         run_id: str,
@@ -120,7 +127,7 @@ class Learner:
 
     # -- retrieval -----------------------------------------------------------------
     def _ensure_default_prompt(self) -> None:
-        if not self.config.evolve_prompts:
+        if not self.config.evolve_prompts or self.model is None:
             return
         if not any(r.name == DEFAULT_NAME for r in self.memory.list(kind="prompt")):
             self.memory.add(
@@ -201,13 +208,43 @@ class Learner:
         ]
         return max(pads, key=lambda r: r.updated_at) if pads else None
 
+    # -- programs of earlier runs ----------------------------------------------------
+    def recall(self, seed: Files) -> list[Recalled]:
+        """The best programs earlier runs of this task left, fitted to ``seed``."""
+        found = recall(self.memory, self.task.name, seed, self.config.recall)
+        if found:
+            self.memory.mark_used(r.record.id for r in found)
+        self.stats.recalled += len(found)
+        return found
+
+    def keep(self, best: Program, seed_score: float | None) -> Record | None:
+        """Leave the run's best program for the next runs (when it beats the seed)."""
+        stored = remember(
+            self.memory,
+            task_name=self.task.name,
+            tags=self.tags,
+            program=best,
+            seed_score=seed_score,
+            ref=self._ref(best.id),
+            origin=self._origin(),
+        )
+        if stored is not None:
+            self.stats.kept += 1
+            self._copy_to_run(stored)
+        return stored
+
     # -- outcomes ------------------------------------------------------------------
     def settle(self, seen: list[str], child: Program, parent: Program | None) -> list[str]:
-        """Update the utility of every record ``child``'s prompt showed; returns archived ids."""
+        """Update the utility of every record ``child``'s prompt showed; returns archived ids.
+
+        A recalled program is a success when it verifies again (correct); any other
+        child when it beats its parent.
+        """
         if not seen or child.failure == "duplicate":
             # A duplicate was never evaluated: it says nothing about the advice.
             return []
-        success = Outcome(child, parent).improved
+        recalled = child.operator == "recall"
+        success = child.correct if recalled else Outcome(child, parent).improved
         archived = self.memory.record_outcome(
             seen,
             success,
@@ -234,6 +271,8 @@ class Learner:
 
     # -- model calls ---------------------------------------------------------------
     async def _ask(self, purpose: str, prompt: str) -> str | None:
+        if self.model is None:
+            return None
         try:
             completion = await self.model.generate(
                 [Message("user", prompt)], GenerateConfig(temperature=0.3)
@@ -284,8 +323,9 @@ class Learner:
         improved = {o.child.id for o in group if o.improved}
         for pol, text, cited in notes.insights:
             evidence = [i for i in dict.fromkeys(cited) if i in valid]
-            if pol != polarity or not evidence:
-                # Uncited, wrongly cited or of the other kind: not evidence-backed.
+            if pol != polarity or not evidence or restates_example(text):
+                # Uncited, wrongly cited, of the other kind or the prompt's own example:
+                # not evidence-backed.
                 self.stats.rejected += 1
                 continue
             self._write(

@@ -1,9 +1,10 @@
 """Memory records: what a run learned, kept for the runs after it.
 
-Four kinds share one shape: an *insight* is a one-sentence lesson (guiding or
+Five kinds share one shape: an *insight* is a one-sentence lesson (guiding or
 cautionary), a *skill* a reusable procedure in the agentskills.io format, a *prompt* a
 variant of the proposer's system prompt, a *scratchpad* a task's running
-recommendations. Each carries its scope (tags), its evidence (program references such
+recommendations, a *program* a run's best verified program (its EVOLVE-BLOCK bodies),
+which the next run of the task evaluates again and starts from. Each carries its scope (tags), its evidence (program references such
 as ``"run-3f2a…:17"``) and its track record (successes out of trials).
 """
 
@@ -16,13 +17,22 @@ from typing import Any, Literal, get_args
 
 from .._exceptions import ConfigError
 
-RecordKind = Literal["insight", "skill", "prompt", "scratchpad"]
+RecordKind = Literal["insight", "skill", "prompt", "scratchpad", "program"]
 RecordStatus = Literal["active", "superseded", "archived"]
 Polarity = Literal["guiding", "cautionary"]
 
 RECORD_KINDS: tuple[RecordKind, ...] = get_args(RecordKind)
 RECORD_STATUSES: tuple[RecordStatus, ...] = get_args(RecordStatus)
 POLARITIES: tuple[Polarity, ...] = get_args(Polarity)
+
+ID_PREFIX: dict[RecordKind, str] = {
+    "insight": "ins",
+    "skill": "ski",
+    "prompt": "pro",
+    "scratchpad": "scr",
+    "program": "prg",
+}
+"""How a record id starts, by kind (``"ins-3f2a9c…"``)."""
 
 MAX_EVIDENCE = 20
 """Most program references kept per evidence list (the newest win)."""
@@ -62,9 +72,11 @@ class Record:
     kind: RecordKind
     text: str
     """insight: the statement; skill: the SKILL.md body; prompt: the system-prompt text;
-    scratchpad: the recommendations."""
+    scratchpad: the recommendations; program: its EVOLVE-BLOCK bodies, readable (the
+    exact bodies are ``metadata["blocks"]``)."""
     name: str = ""
-    """Skill name (agentskills.io rule) or prompt-variant / scratchpad label."""
+    """Skill name (agentskills.io rule), prompt-variant label, or the task's name
+    (scratchpad, program)."""
     description: str = ""
     """Skill: when to use it (at most 1024 characters)."""
     polarity: Polarity | None = None

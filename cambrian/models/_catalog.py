@@ -174,11 +174,13 @@ def load_catalog() -> dict[str, Any]:
     return _load(str(path), mtime_ns)
 
 
-def model_info(spec: str) -> ModelInfo:
+def model_info(spec: str, *, warn_unknown: bool = True) -> ModelInfo:
     """Look up the catalog entry for a model spec.
 
     Args:
         spec: ``provider/model`` or ``provider/model@base_url``.
+        warn_unknown: Log (once per spec) that an unlisted chat model gets default
+            limits and a price of 0; an embedding model has neither, so it passes False.
 
     Returns:
         The model's settings; for a model the catalog does not list, the provider's
@@ -205,7 +207,7 @@ def model_info(spec: str) -> ModelInfo:
         info = ModelInfo(**fields)
     except ValidationError as exc:
         raise ConfigError(f"model catalog entry for {spec!r} is invalid: {exc}") from exc
-    if entry is None and info.api != "local" and spec not in _warned_unknown:
+    if warn_unknown and entry is None and info.api != "local" and spec not in _warned_unknown:
         _warned_unknown.add(spec)
         logger.warning(
             "model %r is not in the catalog: using %s defaults (context %d tokens) and "

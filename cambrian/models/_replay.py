@@ -1,7 +1,7 @@
 """Record a run's model calls, and replay them without the model.
 
 :class:`RecordingModel` wraps any model and hands every successful call to a sink,
-normally :func:`~cambrian.store._calls.record_call` on the run database.
+normally :func:`~cambrian.models._calls.record_call` on the run database.
 :class:`ReplayModel` answers from such a recording: the same prompt, in the same order,
 gets the same reply, so a recorded run re-runs deterministically and offline. That is
 also how end-to-end tests drive the real proposer without a live model.
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .._exceptions import ModelError
-from ..store._calls import (
+from ._calls import (
     RecordedCall,
     call_count,
     ensure_calls_table,

@@ -31,7 +31,7 @@ from typing import Any
 from .._exceptions import RunLockedError, RunStoreError
 from ..archive import Program
 from ..evaluate import EvalResult
-from ._calls import CALLS_SCHEMA
+from ..models._calls import CALLS_SCHEMA
 from ._schema import SCHEMA, SCHEMA_VERSION
 
 DB_NAME = "run.db"

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..models._types import Completion, GenerateConfig, Message, Usage
+from ._types import Completion, GenerateConfig, Message, Usage
 
 CALLS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
