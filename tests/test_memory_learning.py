@@ -288,3 +288,43 @@ def test_analyzer_failures_never_stop_the_run(quad_task: Path, tmp_path: Path) -
     )
     assert calls["analyzer"] >= 1 and summary.samples == 6
     assert summary.learned["distillations"] >= 1 and summary.learned["created"] == 0
+
+
+def test_a_procedure_that_worked_twice_becomes_a_skill_the_next_run_sees(
+    quad_task: Path, tmp_path: Path
+) -> None:
+    skill = "SKILL: step-x-up | when X is below its optimum\nRaise X by 0.05 each time.\nEND SKILL"
+    seen: list[str] = []
+
+    def model(messages: list[Message]) -> Completion:
+        prompt = messages[-1].content
+        if "RAISED the score" in prompt:
+            return Completion(f"{skill} [{', '.join(_ids(prompt))}]", model="m")
+        if "FAILED or LOWERED" in prompt:
+            return Completion("RECOMMENDATIONS:\n- none", model="m")
+        seen.append(prompt)
+        x = 0.3 + 0.05 * len(seen)
+        return Completion(f"```python\nX = {x:.4f}\nY = 2.0\n```", model="m")
+
+    one = _run_with(quad_task, tmp_path / "one", model, samples=4)
+    assert one.learned["created"] >= 1
+    with MemoryStore(_memory_path()) as memory:
+        (record,) = memory.list(kind="skill")
+    assert record.name == "step-x-up" and len(record.supporting) >= 2
+    assert record.text == "Raise X by 0.05 each time."
+    seen.clear()
+    _run_with(quad_task, tmp_path / "two", model, samples=1)
+    assert "## Skill step-x-up: when X is below its optimum" in seen[0]
+
+
+def _run_with(task: Path, run_dir: Path, model: Any, *, samples: int) -> RunSummary:
+    return evolve(
+        task,
+        model=FunctionModel(model),
+        run_dir=run_dir,
+        config={
+            **CONFIG,
+            "budget": {"max_samples": samples},
+            "memory": {**CONFIG["memory"], "distill_every": 2},
+        },
+    )

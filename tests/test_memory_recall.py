@@ -195,3 +195,65 @@ def test_a_replay_starts_from_the_recorded_recall_and_writes_nothing(
     assert replayed == recorded and recorded[1][1] == "recall"
     with _memory() as memory:
         assert [(r.id, r.trials, r.updated_at, r.status) for r in memory.list()] == before
+
+
+@pytest.mark.slow
+def test_kill_during_the_recalled_evaluation_recalls_once(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    log = tmp_path / "evaluations.jsonl"
+    task = write_task(
+        tmp_path / "quad",
+        toml=f'[evaluator]\nenv = {{ EVAL_SLEEP = "1.0", EVAL_LOG = "{log}" }}\n'
+        f'writable_paths = ["{tmp_path}"]\n',
+    )
+    fast = {"evaluator": {"env": {"EVAL_SLEEP": "0"}}}
+    evolve(task, run_dir=tmp_path / "one", config={**_config(20), **fast})
+    with _memory() as memory:
+        (kept,) = memory.list(kind="program")
+    log.unlink(missing_ok=True)
+    run_dir = tmp_path / "two"
+    args = ["run", task, "--run-dir", run_dir, "--max-samples", 2, "--evaluations", 1]
+    cmd = [sys.executable, "-m", "cambrian", *map(str, args)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    # The seed is evaluated, the recalled program is being evaluated: kill now.
+    while not log.exists() or len(log.read_text().splitlines()) < 1:
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert [(r["operator"], r["status"]) for r in _rows(run_dir)] == [
+        ("seed", "done"),
+        ("recall", "running"),
+    ]
+    resumed = subprocess.run(
+        [sys.executable, "-m", "cambrian", "resume", str(run_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    table = _rows(run_dir)
+    assert [r["operator"] for r in table].count("recall") == 1
+    assert all(r["status"] == "done" for r in table) and len(table) == 4  # seed, recall, 2
+    with _memory() as memory:
+        record = memory.get(kept.id)
+    assert record.trials == 1 and record.successes == 1  # credited once, after the resume
+
+
+def test_a_kept_program_travels_by_jsonl_to_another_memory(quad_task: Path, tmp_path: Path) -> None:
+    one = evolve(quad_task, run_dir=tmp_path / "one", config=_config(30))
+    exported = tmp_path / "memory.jsonl"
+    with _memory() as memory, exported.open("w") as fh:
+        memory.export_jsonl(fh)
+    other = tmp_path / "other.db"
+    with MemoryStore(other) as memory, exported.open() as fh:
+        assert memory.import_jsonl(fh) == (1, 0)
+    evolve(quad_task, run_dir=tmp_path / "two", config=_config(0, path=str(other)))
+    recalled = _rows(tmp_path / "two")[1]
+    assert recalled["operator"] == "recall" and recalled["score"] == pytest.approx(one.best_score)

@@ -187,8 +187,11 @@ def parse_notes(reply: str) -> Notes:
             while i < len(lines) and not lines[i].strip().upper().startswith("END SKILL"):
                 body.append(lines[i])
                 i += 1
+            end = lines[i].strip() if i < len(lines) else ""
             i += 1
             text, ids = _cited(skill.group(2))
+            if not ids:  # the prompt asks for them after END SKILL
+                ids = _cited(end)[1]
             name = skill_name(skill.group(1))
             if name and "\n".join(body).strip():
                 notes.skills.append((name, text[:1024], "\n".join(body).strip(), ids))
@@ -197,5 +200,7 @@ def parse_notes(reply: str) -> Notes:
             in_recs = True
             continue
         if in_recs and line[:1] in "-•*" and len(notes.recommendations) < 5:
-            notes.recommendations.append(line.lstrip("-•* ").strip()[:300])
+            # Program ids mean nothing to the next run, which reads these too.
+            text, _ = _cited(line.lstrip("-•* ").strip())
+            notes.recommendations.append(text[:300])
     return notes
