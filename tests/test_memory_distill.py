@@ -48,3 +48,8 @@ def test_the_prompts_own_examples_are_recognised() -> None:
     assert restates_example("Deleting a helper that the entry point calls makes every run crash.")
     assert restates_example("Spread the centres evenly over the square before fitting radii.")
     assert not restates_example("Raising the sine amplitude towards 1.7 lowered the error.")
+
+
+def test_a_recommendation_on_the_header_line_counts() -> None:
+    notes = parse_notes("RECOMMENDATIONS: Keep the rings. [11, 17]\n- Try 9 circles inside.\n")
+    assert notes.recommendations == ["Keep the rings.", "Try 9 circles inside."]

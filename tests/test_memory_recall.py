@@ -257,3 +257,25 @@ def test_a_kept_program_travels_by_jsonl_to_another_memory(quad_task: Path, tmp_
     evolve(quad_task, run_dir=tmp_path / "two", config=_config(0, path=str(other)))
     recalled = _rows(tmp_path / "two")[1]
     assert recalled["operator"] == "recall" and recalled["score"] == pytest.approx(one.best_score)
+
+
+def test_an_unusable_default_memory_file_leaves_memory_off_but_a_named_one_is_an_error(
+    quad_task: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cambrian import ConfigError, Event
+
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    monkeypatch.delenv("CAMBRIAN_MEMORY")
+    monkeypatch.setenv("XDG_DATA_HOME", str(blocker))  # memory.db cannot be created here
+    events: list[Event] = []
+    summary = evolve(quad_task, run_dir=tmp_path / "one", config=_config(3), on_event=events.append)
+    assert summary.samples == 3 and summary.learned == {}
+    started = next(e for e in events if e.kind == "started")
+    assert started.message.startswith("memory off: cannot open memory database")
+    with pytest.raises(ConfigError, match="cannot open memory database"):
+        evolve(
+            quad_task,
+            run_dir=tmp_path / "two",
+            config=_config(3, path=str(blocker / "memory.db")),
+        )

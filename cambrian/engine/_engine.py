@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import random
 import shutil
 import signal
@@ -22,7 +23,7 @@ from typing import TypeVar
 
 from .. import __version__
 from .._config import RunConfig
-from .._exceptions import ModelError, ModelUnavailableError, RunStoreError
+from .._exceptions import ConfigError, ModelError, ModelUnavailableError, RunStoreError
 from ..archive import Archive, Program
 from ..evaluate import EvalResult, describe_isolation, evaluate_program
 from ..memory import Advice
@@ -186,16 +187,7 @@ class Engine:
         )
         store.set_meta("isolation", describe_isolation())
         remove_tree(self.run_dir / "work")
-        if self.config.memory.enabled:
-            self._memory = RunMemory(
-                self.config,
-                self.task,
-                store,
-                self.archive,
-                self.model,
-                proposes_with_model=any(info.needs_model for info, _ in self._operators),
-                spend=self._spend,
-            )
+        memory_problem = self._open_memory_hooks()
         self._requeued, self._poisoned = store.recover(self.config.max_attempts)
 
         for program in store.finished_programs():
@@ -240,7 +232,28 @@ class Engine:
             )
         if not self._samples and self._memory is not None:
             resumed = self._memory.describe_recalled()
-        self._emit("started", message=resumed)
+        self._emit("started", message="; ".join(m for m in (memory_problem, resumed) if m))
+
+    def _open_memory_hooks(self) -> str:
+        """Open memory when enabled; returns why it stays off despite that, or ""."""
+        if not self.config.memory.enabled:
+            return ""
+        try:
+            self._memory = RunMemory(
+                self.config,
+                self.task,
+                self.store,
+                self.archive,
+                self.model,
+                proposes_with_model=any(info.needs_model for info, _ in self._operators),
+                spend=self._spend,
+            )
+        except ConfigError as exc:
+            if self.config.memory.path or os.environ.get("CAMBRIAN_MEMORY"):
+                raise  # a memory file the user named: their error to fix
+            # The default file is a convenience nobody asked for: run without it.
+            return f"memory off: {exc} (name a writable file with --memory PATH)"
+        return ""
 
     async def _spend(self, purpose: str, completion: Completion) -> None:
         usage = completion.usage

@@ -198,7 +198,10 @@ def parse_notes(reply: str) -> Notes:
             continue
         if line.upper().startswith("RECOMMENDATIONS"):
             in_recs = True
-            continue
+            line = line[len("RECOMMENDATIONS") :].lstrip(" :*")
+            if not line:
+                continue
+            line = f"- {line}"  # small models write the first one on the same line
         if in_recs and line[:1] in "-•*" and len(notes.recommendations) < 5:
             # Program ids mean nothing to the next run, which reads these too.
             text, _ = _cited(line.lstrip("-•* ").strip())
