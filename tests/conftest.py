@@ -74,6 +74,16 @@ def write_task(
     return root
 
 
+def write_logged_task(root: Path, log: Path, sleep: float) -> Path:
+    """The quad task with an evaluator that takes ``sleep`` seconds and logs to ``log``."""
+    return write_task(
+        root,
+        # The log lies outside the evaluator's sandbox: grant it explicitly.
+        toml=f'[evaluator]\nenv = {{ EVAL_SLEEP = "{sleep}", EVAL_LOG = "{log}" }}\n'
+        f'writable_paths = ["{log.parent}"]\n',
+    )
+
+
 @pytest.fixture
 def quad_task(tmp_path: Path) -> Path:
     """A tiny task whose optimum is X=0.7, Y=1.5 (score 1.0); the seed scores ~0.5."""

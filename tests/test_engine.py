@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import write_task
+from conftest import write_logged_task, write_task
 
 from cambrian import Completion, FunctionModel, Message, ScriptedModel, Usage, evolve
 from cambrian._api import resume
@@ -237,12 +237,7 @@ def test_max_wall_time_stops_and_requeues(tmp_path: Path) -> None:
 
 def test_model_and_evaluator_overlap(tmp_path: Path) -> None:
     log = tmp_path / "evals.jsonl"
-    task = write_task(
-        tmp_path / "t",
-        # The log lies outside the evaluator's sandbox: grant it explicitly.
-        toml=f'[evaluator]\nenv = {{ EVAL_SLEEP = "0.5", EVAL_LOG = "{log}" }}\n'
-        f'writable_paths = ["{tmp_path}"]\n',
-    )
+    task = write_logged_task(tmp_path / "t", log, 0.5)
     calls: list[tuple[float, float]] = []
     counter = {"n": 0}
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import write_task
+from conftest import write_logged_task, write_task
 
 pytestmark = pytest.mark.slow
 
@@ -56,12 +56,7 @@ def _wait_for(run_dir: Path, n: int, proc: subprocess.Popen, timeout: float = 60
 @pytest.mark.parametrize("kill_after", [0, 1, 4, 9])
 def test_sigkill_then_resume_loses_and_duplicates_nothing(tmp_path: Path, kill_after: int) -> None:
     log = tmp_path / "evaluations.jsonl"
-    task = write_task(
-        tmp_path / "task",
-        # The log lies outside the evaluator's sandbox: grant it explicitly.
-        toml=f'[evaluator]\nenv = {{ EVAL_SLEEP = "0.25", EVAL_LOG = "{log}" }}\n'
-        f'writable_paths = ["{tmp_path}"]\n',
-    )
+    task = write_logged_task(tmp_path / "task", log, 0.25)
     run_dir = tmp_path / "run"
     args = ["run", task, "--run-dir", run_dir, "--max-samples", MAX_SAMPLES, "--seed", 3]
     proc = subprocess.Popen(_cambrian(*args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

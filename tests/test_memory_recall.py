@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import QUAD_PROGRAM, write_task
+from conftest import QUAD_PROGRAM, write_logged_task, write_task
 
 from cambrian import evolve
 from cambrian.memory import MemoryStore
@@ -205,11 +205,7 @@ def test_kill_during_the_recalled_evaluation_recalls_once(tmp_path: Path) -> Non
     import time
 
     log = tmp_path / "evaluations.jsonl"
-    task = write_task(
-        tmp_path / "quad",
-        toml=f'[evaluator]\nenv = {{ EVAL_SLEEP = "1.0", EVAL_LOG = "{log}" }}\n'
-        f'writable_paths = ["{tmp_path}"]\n',
-    )
+    task = write_logged_task(tmp_path / "quad", log, 1.0)
     fast = {"evaluator": {"env": {"EVAL_SLEEP": "0"}}}
     evolve(task, run_dir=tmp_path / "one", config={**_config(20), **fast})
     with _memory() as memory:
