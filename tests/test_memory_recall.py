@@ -14,7 +14,7 @@ from conftest import QUAD_PROGRAM, write_logged_task, write_task
 
 from cambrian import evolve
 from cambrian.memory import MemoryStore
-from cambrian.memory._recall import KEEP_PER_TASK, blocks_of, transplant
+from cambrian.memory._recall import KEEP_PER_TASK, blocks_of, recall, remember, transplant
 from cambrian.models import ReplayModel
 
 SEQUENTIAL: dict[str, Any] = {"concurrency": {"proposals": 1, "evaluations": 1}}
@@ -62,6 +62,22 @@ def test_transplant_refuses_blocks_that_do_not_fit() -> None:
     assert transplant(seed, {"program.py": ["X = 1", "Y = 2"]}) is None  # one block, not two
     two = {"a.py": QUAD_PROGRAM, "b.py": QUAD_PROGRAM}
     assert transplant(two, {"a.py": ["X = 1"]}) is None  # b.py's block is missing
+
+
+def test_blocks_that_lack_a_name_the_new_seed_calls_are_not_recalled(tmp_path: Path) -> None:
+    with MemoryStore(tmp_path / "m.db") as memory:
+        from cambrian.archive import Program
+
+        evolved = Program(1, {"program.py": QUAD_PROGRAM.replace("X = 0.3", "X = 0.69")}, 0.9, True)
+        remember(
+            memory, task_name="quad", tags=(), program=evolved, seed_score=0.5, ref="r:1", origin={}
+        )
+        assert len(recall(memory, "quad", {"program.py": QUAD_PROGRAM}, 2)) == 1
+        # The new seed's code outside the block also calls Z, which the old block lacks.
+        calls_z = QUAD_PROGRAM.replace("Y = 2.0\n", "Y = 2.0\nZ = 1\n").replace(
+            "[X, Y]", "[X, Y, Z]"
+        )
+        assert recall(memory, "quad", {"program.py": calls_z}, 2) == []
 
 
 def test_crlf_files_keep_their_line_endings() -> None:

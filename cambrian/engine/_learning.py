@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 
 from .._config import RunConfig
+from .._exceptions import ConfigError
 from ..archive import Archive, Program
 from ..memory import Advice, Learner
 from ..models import Completion, Model, ReplayModel
@@ -187,7 +188,7 @@ class RunMemory:
         seed = self.archive.get(1) if 1 in self.archive else None
         try:
             self.learner.keep(best, seed.score if seed is not None else None)
-        except sqlite3.Error as exc:  # memory is an aid: the run itself is complete
+        except (sqlite3.Error, ConfigError) as exc:  # memory is an aid: the run is complete
             logger.warning("could not keep the best program in memory: %s", exc)
 
     @property

@@ -11,7 +11,8 @@ longer verifies counts as a failed trial of its record, which is archived after
 
 Only block bodies travel, so code outside the blocks always comes from the current
 seed; a recalled program is used only when the seed still has the same evolvable
-files with the same number of blocks.
+files with the same number of blocks, and (for Python) its blocks still define every
+name the seed's code outside them uses.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import hashlib
 import json
 from dataclasses import dataclass, replace
 
+from .._exceptions import EditError
 from ..archive import Program
-from ..edits import evolvable_paths, evolve_regions
+from ..edits import check_interface, evolvable_paths, evolve_regions
 from ..edits._lines import Doc
 from ..task import Files
 from ._records import Record
@@ -94,6 +96,10 @@ def recall(store: MemoryStore, task_name: str, seed: Files, n: int) -> list[Reca
     for record in records:
         files = transplant(seed, record.metadata.get("blocks") or {})
         if files is None or files == seed:
+            continue
+        try:  # the code around the blocks may now call names these blocks lack
+            check_interface(seed, files)
+        except EditError:
             continue
         out.append(Recalled(record, files))
         if len(out) == n:
