@@ -274,9 +274,16 @@ class Engine:
         """After a result: credit memory, and distil once enough outcomes are in."""
         if self._memory is None:
             return
-        distillation = self._memory.after_result(pid)
-        if distillation is not None and self._learning_allowed():
-            self._start_learning(distillation)
+        self._maybe_learn(self._memory.after_result(pid))
+
+    def _maybe_learn(self, coro: Coroutine[object, object, object] | None) -> None:
+        """Start a memory model call, unless a stop or a budget now forbids it."""
+        if coro is None:
+            return
+        if self._learning_allowed():
+            self._start_learning(coro)
+        else:
+            coro.close()  # never started: nothing to await or to charge
 
     def _learning_allowed(self) -> bool:
         budget = self.config.budget
@@ -487,12 +494,7 @@ class Engine:
         advice = Advice()
         if self._memory is not None and info.needs_model:
             advice = await self._memory.advise(parent, sample)
-            mutation = self._memory.mutation(sample)
-            if mutation is not None:
-                if self._learning_allowed():
-                    self._start_learning(mutation)
-                else:
-                    mutation.close()
+            self._maybe_learn(self._memory.mutation(sample))
         ctx = ProposalContext(
             task=self.task,
             parent=parent,
