@@ -31,19 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from cambrian import evolve
+from cambrian.store import RunStore
 
 
-def _first_sample_reaching(db: Path, score: float) -> int | None:
-    con = sqlite3.connect(db)
-    try:
-        row = con.execute(
-            "SELECT MIN(COALESCE(sample + 1, 0)) FROM programs"
-            " WHERE status = 'done' AND correct = 1 AND score >= ?",
-            (score - 1e-12,),
-        ).fetchone()
-    finally:
-        con.close()
-    return None if row[0] is None else int(row[0])
+def _first_sample_reaching(run_dir: Path, score: float) -> int | None:
+    with RunStore(run_dir, lock=False) as store:
+        return store.first_sample_reaching(score)
 
 
 def _run(
@@ -70,7 +63,6 @@ def _run(
         },
     )
     assert summary.best_score is not None, f"{name}: nothing scored"
-    db = out / name / "run.db"
     row = {
         "run": name,
         "seed": seed,
@@ -78,7 +70,7 @@ def _run(
         "seed_score": summary.seed_score,
         "best_score": summary.best_score,
         "samples": summary.samples,
-        "sample_of_best": _first_sample_reaching(db, summary.best_score),
+        "sample_of_best": _first_sample_reaching(out / name, summary.best_score),
         "wall_s": round(time.monotonic() - started, 1),
         "learned": summary.learned,
     }
@@ -116,9 +108,7 @@ def main() -> None:
                 src.backup(dst)
     target = rows[0]["best_score"]
     for row in rows:
-        row["sample_reaching_first_best"] = _first_sample_reaching(
-            out / row["run"] / "run.db", target
-        )
+        row["sample_reaching_first_best"] = _first_sample_reaching(out / row["run"], target)
     (out / "result.json").write_text(json.dumps(rows, indent=2))
     print(f"\n{args.task} with {args.model}, {args.samples} samples per run ({out})")
     print(f"{'run':<16} {'seed':>4} {'best':>10} {'at sample':>9} {'reaches first best':>19}")

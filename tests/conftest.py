@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import textwrap
 from pathlib import Path
 
@@ -72,6 +73,16 @@ def write_task(
     if toml:
         (root / "cambrian.toml").write_text(textwrap.dedent(toml))
     return root
+
+
+def program_rows(run_dir: Path) -> list[sqlite3.Row]:
+    """Every program row of a run, by id."""
+    db = sqlite3.connect(run_dir / "run.db")
+    db.row_factory = sqlite3.Row
+    try:
+        return db.execute("SELECT * FROM programs ORDER BY id").fetchall()
+    finally:
+        db.close()
 
 
 def write_logged_task(root: Path, log: Path, sleep: float) -> Path:

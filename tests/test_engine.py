@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import write_logged_task, write_task
+from conftest import program_rows, write_logged_task, write_task
 
 from cambrian import Completion, FunctionModel, Message, ScriptedModel, Usage, evolve
 from cambrian._api import resume
 from cambrian._exceptions import ModelError, RunStoreError
 
-
-def rows(run_dir: Path) -> list[sqlite3.Row]:
-    db = sqlite3.connect(run_dir / "run.db")
-    db.row_factory = sqlite3.Row
-    try:
-        return db.execute("SELECT * FROM programs ORDER BY id").fetchall()
-    finally:
-        db.close()
+rows = program_rows
 
 
 def diff_reply(old: str, new: str) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import QUAD_PROGRAM, write_logged_task, write_task
+from conftest import QUAD_PROGRAM, program_rows, write_logged_task, write_task
 
 from cambrian import evolve
 from cambrian.memory import MemoryStore
@@ -28,13 +28,7 @@ def _memory() -> MemoryStore:
     return MemoryStore(Path(os.environ["CAMBRIAN_MEMORY"]))
 
 
-def _rows(run_dir: Path) -> list[sqlite3.Row]:
-    db = sqlite3.connect(run_dir / "run.db")
-    db.row_factory = sqlite3.Row
-    try:
-        return db.execute("SELECT * FROM programs ORDER BY id").fetchall()
-    finally:
-        db.close()
+_rows = program_rows
 
 
 def _block(files_json: str) -> str:

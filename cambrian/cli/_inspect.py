@@ -79,15 +79,7 @@ def status(run_dir: Path) -> dict[str, Any]:
             if entry["improvements"]:
                 entry["cost_per_improvement"] = entry["cost"] / entry["improvements"]
         calls = store.db.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
-        # Proposals made until the best score was first reached (0: the seed or a
-        # program recalled from memory had it before any proposal).
-        samples_to_best = None
-        if best is not None:
-            samples_to_best = store.db.execute(
-                "SELECT MIN(COALESCE(sample + 1, 0)) FROM programs"
-                " WHERE status = 'done' AND correct = 1 AND score >= ?",
-                (best["score"],),
-            ).fetchone()[0]
+        samples_to_best = store.first_sample_reaching(best["score"]) if best else None
         return {
             "run_dir": str(run_dir),
             "by_model": by_model,

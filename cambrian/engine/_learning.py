@@ -10,37 +10,31 @@ recording and writes nothing to memory.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import sqlite3
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
-from pathlib import Path
 
 from .._config import RunConfig
 from .._exceptions import ConfigError
 from ..archive import Archive, Program
 from ..memory import Advice, Learner
 from ..models import Completion, Model, ReplayModel
-from ..store import DB_NAME, NewCandidate, RunStore, recorded_advice, row_to_program
+from ..store import (
+    DB_NAME,
+    NewCandidate,
+    RunStore,
+    recorded_advice,
+    recorded_recalls,
+    row_to_program,
+)
 from ..task import Files, Task
 from ._find import find_model
 
 logger = logging.getLogger("cambrian.engine")
 
 SpendHook = Callable[[str, Completion], Awaitable[None]]
-
-
-def _recorded_recalls(db_path: Path) -> list[Files]:
-    """The recalled programs a recorded run started from, in order (read-only)."""
-    uri = f"{Path(db_path).resolve().as_uri()}?mode=ro"
-    db = sqlite3.connect(uri, uri=True)
-    try:
-        rows = db.execute("SELECT files FROM programs WHERE operator = 'recall' ORDER BY id")
-        return [json.loads(r[0]) for r in rows]
-    finally:
-        db.close()
 
 
 class RunMemory:
@@ -104,7 +98,7 @@ class RunMemory:
     def recalled(self, seed: Files) -> list[tuple[Files, tuple[str, ...]]]:
         """Programs to evaluate right after the seed, each with the records it came from."""
         if self._replay is not None:
-            return [(files, ()) for files in _recorded_recalls(self._replay.path)]
+            return [(files, ()) for files in recorded_recalls(self._replay.path)]
         if self.learner is None:
             return []
         return [(r.files, (r.record.id,)) for r in self.learner.recall(seed)]

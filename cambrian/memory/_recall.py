@@ -26,7 +26,7 @@ from ..archive import Program
 from ..edits import check_interface, evolvable_paths, evolve_regions
 from ..edits._lines import Doc
 from ..task import Files
-from ._records import Record
+from ._records import Record, RecordStatus
 from ._store import MemoryStore
 
 KEEP_PER_TASK = 4
@@ -75,6 +75,13 @@ def _readable(blocks: Blocks) -> str:
     return "\n\n".join(parts)
 
 
+def _programs(store: MemoryStore, task_name: str, status: RecordStatus | None) -> list[Record]:
+    """``task_name``'s program records, highest score first, then the newest."""
+    records = [r for r in store.list(kind="program", status=status) if r.name == task_name]
+    records.sort(key=lambda r: (-float(r.metadata.get("score", 0.0)), -r.updated_at))
+    return records
+
+
 @dataclass(frozen=True)
 class Recalled:
     """A program from memory, ready to be evaluated again in this run."""
@@ -90,10 +97,8 @@ def recall(store: MemoryStore, task_name: str, seed: Files, n: int) -> list[Reca
     """
     if n <= 0:
         return []
-    records = [r for r in store.list(kind="program", status="active") if r.name == task_name]
-    records.sort(key=lambda r: (-float(r.metadata.get("score", 0.0)), -r.updated_at))
     out: list[Recalled] = []
-    for record in records:
+    for record in _programs(store, task_name, "active"):
         files = transplant(seed, record.metadata.get("blocks") or {})
         if files is None or files == seed:
             continue
@@ -134,7 +139,7 @@ def remember(
     if not blocks:
         return None
     digest = blocks_hash(blocks)
-    mine = [r for r in store.list(kind="program") if r.name == task_name]
+    mine = _programs(store, task_name, None)
     same = next((r for r in mine if r.metadata.get("hash") == digest), None)
     if same is not None:
         # Verified again as a run's best: it is current, whatever archived it before.
@@ -163,8 +168,6 @@ def remember(
             ),
             merge_threshold=2.0,  # programs are told apart by their hash, never merged
         )
-    active = [r for r in store.list(kind="program", status="active") if r.name == task_name]
-    active.sort(key=lambda r: (-float(r.metadata.get("score", 0.0)), -r.updated_at))
-    for weak in active[KEEP_PER_TASK:]:
+    for weak in _programs(store, task_name, "active")[KEEP_PER_TASK:]:
         store.set_status(weak.id, "archived", f"more than {KEEP_PER_TASK} programs kept")
     return stored

@@ -7,6 +7,7 @@ from ._store import (
     code_hash,
     is_transient,
     recorded_advice,
+    recorded_recalls,
     row_to_program,
 )
 
@@ -17,5 +18,6 @@ __all__ = [
     "code_hash",
     "is_transient",
     "recorded_advice",
+    "recorded_recalls",
     "row_to_program",
 ]

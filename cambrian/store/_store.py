@@ -418,6 +418,19 @@ class RunStore:
     def rows(self) -> Iterator[sqlite3.Row]:
         yield from self.db.execute("SELECT * FROM programs ORDER BY id")
 
+    def first_sample_reaching(self, score: float) -> int | None:
+        """Proposals made until a correct program first scored ``score`` or more.
+
+        0 when one evaluated before any proposal (the seed, a recalled program) did;
+        None when none did.
+        """
+        row = self.db.execute(
+            "SELECT MIN(COALESCE(sample + 1, 0)) FROM programs"
+            " WHERE status = 'done' AND correct = 1 AND score >= ?",
+            (score,),
+        ).fetchone()
+        return None if row[0] is None else int(row[0])
+
     def best_row(self) -> sqlite3.Row | None:
         return self.db.execute(
             "SELECT * FROM programs WHERE status = 'done' AND correct = 1"
@@ -425,17 +438,30 @@ class RunStore:
         ).fetchone()
 
 
-def recorded_advice(db_path: Path) -> dict[int, tuple[str, str | None]]:
-    """Every proposal's memory advice in a recorded run, by sample (read-only)."""
-    uri = f"{Path(db_path).resolve().as_uri()}?mode=ro"
-    db = sqlite3.connect(uri, uri=True)
+@contextlib.contextmanager
+def _read_only(db_path: Path) -> Iterator[sqlite3.Connection]:
+    db = sqlite3.connect(f"{Path(db_path).resolve().as_uri()}?mode=ro", uri=True)
     try:
-        rows = db.execute("SELECT sample, text, preamble FROM advice").fetchall()
-    except sqlite3.OperationalError:  # recorded before advice was kept
-        rows = []
+        yield db
     finally:
         db.close()
+
+
+def recorded_advice(db_path: Path) -> dict[int, tuple[str, str | None]]:
+    """Every proposal's memory advice in a recorded run, by sample (read-only)."""
+    with _read_only(db_path) as db:
+        try:
+            rows = db.execute("SELECT sample, text, preamble FROM advice").fetchall()
+        except sqlite3.OperationalError:  # recorded before advice was kept
+            rows = []
     return {int(r[0]): (r[1], r[2]) for r in rows}
+
+
+def recorded_recalls(db_path: Path) -> list[dict[str, str]]:
+    """The files of the programs a recorded run recalled from memory, in order (read-only)."""
+    with _read_only(db_path) as db:
+        rows = db.execute("SELECT files FROM programs WHERE operator = 'recall' ORDER BY id")
+        return [json.loads(r[0]) for r in rows]
 
 
 def row_to_program(row: sqlite3.Row) -> Program:
